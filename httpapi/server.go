@@ -1,0 +1,193 @@
+// Package httpapi is Tessera's HTTP surface: the JSON API of DESIGN.md, its
+// cookies, CSRF protection and problem+json errors. Handlers decode, call the
+// auth service and encode; the rules live in package auth.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tessera-auth/tessera/auth"
+)
+
+// Config tunes the HTTP layer. Zero values are the defaults.
+type Config struct {
+	// InsecureCookie drops the Secure attribute (and with it the __Host-
+	// prefix) from the session cookie, for plain-HTTP deployments on hosts
+	// other than localhost. Browsers keep Secure cookies over http on
+	// localhost and 127.0.0.1, and behind a TLS-terminating proxy the browser
+	// sees https, so neither needs it.
+	InsecureCookie bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// taking the client IP (used for throttling and the device list).
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg      Config
+	auth     *auth.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
+	cop      *http.CrossOriginProtection
+	cookie   string
+	draining atomic.Bool
+}
+
+// CookieName is the session cookie's name; InsecureCookie uses
+// InsecureCookieName, since browsers refuse a __Host- cookie without Secure.
+const (
+	CookieName         = "__Host-tessera_session"
+	InsecureCookieName = "tessera_session"
+)
+
+// New returns the API server for svc.
+func New(svc *auth.Service, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, auth: svc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), cookie: CookieName}
+	if cfg.InsecureCookie {
+		s.cookie = InsecureCookieName
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, auth.Errorf(auth.CodeCrossOrigin, "cross-origin request refused"))
+	}))
+	s.routes()
+	return s
+}
+
+// Handle registers an extra route on the server's mux (the web pages and
+// later features mount here), behind the same middleware.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// SetDraining makes /readyz answer 503, so that load balancers stop sending
+// traffic before shutdown.
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/login", s.handleLogin)
+	s.mux.HandleFunc("POST /v1/logout", s.handleLogout)
+	s.mux.HandleFunc("GET /v1/session", s.handleSession)
+	s.mux.HandleFunc("GET /v1/sessions", s.handleSessions)
+	s.mux.HandleFunc("DELETE /v1/sessions/{sid}", s.handleRevokeSession)
+	s.mux.HandleFunc("DELETE /v1/sessions", s.handleRevokeOthers)
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, auth.Errorf(auth.CodeNotFound, "no such endpoint"))
+	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// ServeHTTP adds a request ID, security headers, panic recovery and an access
+// log line around every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var b [8]byte
+	rand.Read(b[:])
+	rid := hex.EncodeToString(b[:])
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, rid))
+	h := w.Header()
+	h.Set("X-Request-Id", rid)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=63072000")
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "request_id", rid, "panic", v, "stack", string(debug.Stack()))
+			if !sw.wrote {
+				s.writeError(sw, r, auth.Errorf(auth.CodeInternal, "internal error"))
+			}
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.String("ip", s.clientIP(r)))
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientIP is the peer address, or, when the peer is a trusted proxy, the
+// right-most address in X-Forwarded-For that is not itself a trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) client(r *http.Request) auth.Client {
+	return auth.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}

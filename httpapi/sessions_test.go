@@ -1,0 +1,521 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/httpapi"
+	"github.com/tessera-auth/tessera/secret"
+)
+
+const pw = "correct-horse-battery"
+
+func TestLoginSetsHostCookie(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "Ada@Example.com", "password": pw, "mode": "session"}})
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d: %s", r.StatusCode, r.body)
+	}
+	c := r.sessionCookie()
+	switch {
+	case c == nil:
+		t.Fatal("no session cookie")
+	case c.Name != "__Host-tessera_session":
+		t.Errorf("cookie name %q", c.Name)
+	case !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "":
+		t.Errorf("cookie attributes: %+v", c)
+	}
+	raw := r.Header.Get("Set-Cookie")
+	if strings.Contains(strings.ToLower(raw), "domain=") {
+		t.Errorf("Set-Cookie has a Domain: %s", raw)
+	}
+	if c.MaxAge <= 0 || time.Duration(c.MaxAge)*time.Second > 30*24*time.Hour+time.Minute {
+		t.Errorf("cookie Max-Age %d exceeds the absolute timeout", c.MaxAge)
+	}
+	if len(raw) > 4096 {
+		t.Errorf("cookie is %d bytes", len(raw))
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+	if _, err := secret.Parse(c.Value); err != nil {
+		t.Fatalf("cookie value is not a 256-bit base64url secret: %v", err)
+	}
+	if e.sessionStatus(c.Value) != 200 {
+		t.Fatal("new session not accepted")
+	}
+}
+
+func TestInsecureCookieSetting(t *testing.T) {
+	e := newEnv(t, func(_ *auth.Config, h *httpapi.Config) { h.InsecureCookie = true })
+	e.mustUser("ada@example.com", pw)
+	r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "ada@example.com", "password": pw}})
+	c := r.sessionCookie()
+	if c == nil || c.Name != httpapi.InsecureCookieName || c.Secure || !c.HttpOnly {
+		t.Fatalf("insecure cookie: %+v", c)
+	}
+}
+
+func TestOnlySecretHashIsStored(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	cookie := e.login("ada@example.com", pw)
+	tok, _ := secret.Parse(cookie)
+	sess, err := e.db.SessionByHash(context.Background(), tok.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.SecretHash != sha256.Sum256([]byte(cookie)) {
+		t.Fatal("stored hash is not SHA-256 of the secret")
+	}
+	if sess.ID == cookie || strings.Contains(cookie, sess.ID) {
+		t.Fatal("public sid is derived from the secret")
+	}
+	e.db.Close() // flush the WAL so the whole database is in the files read below
+	for _, f := range []string{e.db.Path(), e.db.Path() + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(cookie)) {
+			t.Fatalf("%s contains the raw session secret", f)
+		}
+	}
+}
+
+func TestLoginReplacesPresentedSession(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	old := e.login("ada@example.com", pw)
+	r := e.do(request{method: "POST", path: "/v1/login", cookie: old, json: map[string]string{"email": "ada@example.com", "password": pw}})
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if c := r.sessionCookie(); c == nil || c.Value == old {
+		t.Fatal("login reused the presented session (fixation)")
+	}
+	if e.sessionStatus(old) != 401 {
+		t.Fatal("the replaced session still works")
+	}
+	t.Run("PlantedUnknownIDNotAdopted", func(t *testing.T) {
+		planted := secret.New().Reveal()
+		r := e.do(request{method: "POST", path: "/v1/login", cookie: planted, json: map[string]string{"email": "ada@example.com", "password": pw}})
+		if c := r.sessionCookie(); c == nil || c.Value == planted {
+			t.Fatal("planted session ID adopted")
+		}
+		if e.sessionStatus(planted) != 401 {
+			t.Fatal("planted ID works")
+		}
+	})
+}
+
+func TestSessionEndpoints(t *testing.T) {
+	e := newEnv(t)
+	u := e.mustUser("ada@example.com", pw, "admin")
+	a := e.login("ada@example.com", pw)
+	b := e.login("ada@example.com", pw)
+	c := e.login("ada@example.com", pw)
+
+	var who struct {
+		User    struct{ ID, Email string; Roles []string }
+		Session struct {
+			SID     string `json:"sid"`
+			Current bool
+		}
+	}
+	e.do(request{method: "GET", path: "/v1/session", cookie: a}).decode(t, &who)
+	if who.User.ID != u.ID || who.User.Email != "ada@example.com" || len(who.User.Roles) != 1 || who.Session.SID == "" {
+		t.Fatalf("GET /v1/session = %+v", who)
+	}
+
+	var list struct {
+		Sessions []struct {
+			SID     string `json:"sid"`
+			Current bool   `json:"current"`
+		}
+	}
+	e.do(request{method: "GET", path: "/v1/sessions", cookie: a}).decode(t, &list)
+	if len(list.Sessions) != 3 {
+		t.Fatalf("sessions: %+v", list)
+	}
+	current := 0
+	var sidB string
+	for _, s := range list.Sessions {
+		if s.Current {
+			current++
+			if s.SID != who.Session.SID {
+				t.Fatal("current flag on the wrong session")
+			}
+		}
+	}
+	if current != 1 {
+		t.Fatalf("%d sessions marked current", current)
+	}
+	var whoB struct{ Session struct{ SID string `json:"sid"` } }
+	e.do(request{method: "GET", path: "/v1/session", cookie: b}).decode(t, &whoB)
+	sidB = whoB.Session.SID
+
+	t.Run("RevokeOne", func(t *testing.T) {
+		if r := e.do(request{method: "DELETE", path: "/v1/sessions/" + sidB, cookie: a}); r.StatusCode != 204 {
+			t.Fatalf("status %d %s", r.StatusCode, r.body)
+		}
+		if e.sessionStatus(b) != 401 {
+			t.Fatal("revoked device still signed in")
+		}
+		if r := e.do(request{method: "DELETE", path: "/v1/sessions/" + sidB, cookie: a}); r.StatusCode != 404 {
+			t.Fatalf("second revoke: %d", r.StatusCode)
+		}
+	})
+	t.Run("ErrOtherUsersSession", func(t *testing.T) {
+		e.mustUser("bob@example.com", pw)
+		bob := e.login("bob@example.com", pw)
+		var w struct{ Session struct{ SID string `json:"sid"` } }
+		e.do(request{method: "GET", path: "/v1/session", cookie: bob}).decode(t, &w)
+		if r := e.do(request{method: "DELETE", path: "/v1/sessions/" + w.Session.SID, cookie: a}); r.StatusCode != 404 {
+			t.Fatalf("revoking another user's session: %d", r.StatusCode)
+		}
+		if e.sessionStatus(bob) != 200 {
+			t.Fatal("another user's session was revoked")
+		}
+	})
+	t.Run("SignOutOthers", func(t *testing.T) {
+		r := e.do(request{method: "DELETE", path: "/v1/sessions", cookie: a})
+		var out struct{ Revoked int }
+		r.decode(t, &out)
+		if r.StatusCode != 200 || out.Revoked != 1 {
+			t.Fatalf("status %d revoked %d", r.StatusCode, out.Revoked)
+		}
+		if e.sessionStatus(c) != 401 || e.sessionStatus(a) != 200 {
+			t.Fatal("sign out others: wrong sessions ended")
+		}
+	})
+	t.Run("Logout", func(t *testing.T) {
+		r := e.do(request{method: "POST", path: "/v1/logout", cookie: a})
+		if r.StatusCode != 204 {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+		if c := r.sessionCookie(); c == nil || c.MaxAge >= 0 || c.Value != "" {
+			t.Fatalf("logout did not clear the cookie: %v", r.Header["Set-Cookie"])
+		}
+		if e.sessionStatus(a) != 401 {
+			t.Fatal("replayed cookie works after logout")
+		}
+		evs := e.events()
+		last := evs[len(evs)-1]
+		if last.Type != auth.EventSessionRevoked || last.Data["cause"] != auth.CauseLogout {
+			t.Fatalf("last event %+v", last)
+		}
+	})
+}
+
+func TestBearerSessionForNativeApps(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	r := e.do(request{method: "POST", path: "/v1/login", json: map[string]any{"email": "ada@example.com", "password": pw, "cookie": false}})
+	var out struct {
+		SessionToken string `json:"session_token"`
+	}
+	r.decode(t, &out)
+	if r.sessionCookie() != nil || out.SessionToken == "" {
+		t.Fatalf("cookie:false login: cookie %v token %q", r.sessionCookie(), out.SessionToken)
+	}
+	if got := e.do(request{method: "GET", path: "/v1/session", bearer: out.SessionToken}).StatusCode; got != 200 {
+		t.Fatalf("bearer session: %d", got)
+	}
+	// Bearer requests are not CSRF-prone: a cross-site header does not matter.
+	if got := e.do(request{method: "POST", path: "/v1/logout", bearer: out.SessionToken, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}).StatusCode; got != 204 {
+		t.Fatalf("bearer logout: %d", got)
+	}
+	if got := e.do(request{method: "GET", path: "/v1/session", bearer: out.SessionToken}).StatusCode; got != 401 {
+		t.Fatalf("after logout: %d", got)
+	}
+	for name, h := range map[string]string{"Basic": "Basic " + out.SessionToken, "NoScheme": out.SessionToken, "Garbage": "Bearer x.y.z", "Huge": "Bearer " + strings.Repeat("A", 9000)} {
+		t.Run("Err"+name, func(t *testing.T) {
+			r := e.do(request{method: "GET", path: "/v1/session", header: map[string]string{"Authorization": h}})
+			if r.StatusCode != 401 || r.problem(t).Code != "unauthenticated" {
+				t.Fatalf("%d %s", r.StatusCode, r.body)
+			}
+		})
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	e := newEnv(t, func(a *auth.Config, _ *httpapi.Config) {
+		a.IdleTimeout, a.AbsoluteTimeout, a.TouchInterval = time.Hour, 5*time.Hour, time.Minute
+	})
+	e.mustUser("ada@example.com", pw)
+	t.Run("ErrIdle", func(t *testing.T) {
+		c := e.login("ada@example.com", pw)
+		e.clock.Add(59 * time.Minute)
+		if e.sessionStatus(c) != 200 {
+			t.Fatal("session ended before the idle timeout")
+		}
+		e.clock.Add(59 * time.Minute) // 59 min since the last use: still alive, sliding
+		if e.sessionStatus(c) != 200 {
+			t.Fatal("idle timeout did not slide")
+		}
+		e.clock.Add(61 * time.Minute)
+		if e.sessionStatus(c) != 401 {
+			t.Fatal("session alive after the idle timeout")
+		}
+	})
+	t.Run("ErrAbsolute", func(t *testing.T) {
+		c := e.login("ada@example.com", pw)
+		for i := 0; i < 10; i++ { // used every 30 minutes: never idle
+			e.clock.Add(30 * time.Minute)
+			want := 200
+			if i >= 9 {
+				want = 401
+			}
+			if got := e.sessionStatus(c); got != want {
+				t.Fatalf("after %v: %d, want %d", time.Duration(i+1)*30*time.Minute, got, want)
+			}
+		}
+	})
+	t.Run("SlidingWritesAtMostOncePerInterval", func(t *testing.T) {
+		c := e.login("ada@example.com", pw)
+		e.sessionStatus(c) // fill the cache
+		before := e.store.touches.Load()
+		for i := 0; i < 50; i++ {
+			e.clock.Add(time.Second)
+			e.sessionStatus(c)
+		}
+		// 50 s of use at a 1 min interval: no write yet.
+		if n := e.store.touches.Load() - before; n != 0 {
+			t.Fatalf("%d store writes within one interval", n)
+		}
+		for i := 0; i < 30; i++ {
+			e.clock.Add(time.Second)
+			e.sessionStatus(c)
+		}
+		if n := e.store.touches.Load() - before; n != 1 {
+			t.Fatalf("%d store writes after crossing one interval, want 1", n)
+		}
+		tok, _ := secret.Parse(c)
+		s, _ := e.db.SessionByHash(context.Background(), tok.Hash())
+		if !s.LastSeenAt.After(s.CreatedAt) {
+			t.Fatal("last seen time not persisted")
+		}
+	})
+}
+
+func TestCacheHitDoesNoStoreIO(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	c := e.login("ada@example.com", pw)
+	e.sessionStatus(c) // miss: fills the cache
+	before := e.store.reads.Load() + e.store.touches.Load()
+	for i := 0; i < 20; i++ {
+		if e.sessionStatus(c) != 200 {
+			t.Fatal("session check failed")
+		}
+	}
+	if n := e.store.reads.Load() + e.store.touches.Load() - before; n != 0 {
+		t.Fatalf("%d store calls for 20 cached session checks", n)
+	}
+	// Revocation on this node is immediate, cache or not.
+	e.do(request{method: "POST", path: "/v1/logout", cookie: c})
+	if e.sessionStatus(c) != 401 {
+		t.Fatal("cached session survived logout")
+	}
+}
+
+func TestUserChangesEndSessions(t *testing.T) {
+	ctx := context.Background()
+	for name, change := range map[string]func(e *env, id string) error{
+		"Disable":    func(e *env, id string) error { _, err := e.svc.SetDisabled(ctx, id, true); return err },
+		"Passwd":     func(e *env, id string) error { _, err := e.svc.SetPassword(ctx, id, "another-long-pass"); return err },
+		"RemoveRole": func(e *env, id string) error { _, err := e.svc.SetRoles(ctx, id, []string{"viewer"}); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			u := e.mustUser("ada@example.com", pw, "admin", "viewer")
+			c := e.login("ada@example.com", pw)
+			e.sessionStatus(c) // cached
+			e.clock.Add(time.Millisecond)
+			if err := change(e, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if e.sessionStatus(c) != 401 {
+				t.Fatal("session survived the change")
+			}
+			if countType(e.events(), auth.EventTokensInvalidated) != 1 {
+				t.Fatal("no user.tokens_invalidated event")
+			}
+			list, _ := e.db.ListSessions(ctx, u.ID, e.clock.Now())
+			if len(list) != 0 {
+				t.Fatalf("%d sessions still listed", len(list))
+			}
+		})
+	}
+	t.Run("AddRoleKeepsSessions", func(t *testing.T) {
+		e := newEnv(t)
+		u := e.mustUser("ada@example.com", pw, "viewer")
+		c := e.login("ada@example.com", pw)
+		if _, err := e.svc.SetRoles(ctx, u.ID, []string{"viewer", "admin"}); err != nil {
+			t.Fatal(err)
+		}
+		var who struct{ User struct{ Roles []string } }
+		r := e.do(request{method: "GET", path: "/v1/session", cookie: c})
+		r.decode(t, &who)
+		if r.StatusCode != 200 || len(who.User.Roles) != 2 {
+			t.Fatalf("after adding a role: %d %s", r.StatusCode, r.body)
+		}
+	})
+}
+
+func TestCrossOriginRefused(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	c := e.login("ada@example.com", pw)
+	cross := []map[string]string{
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Sec-Fetch-Site": "same-site"},
+		{"Origin": "https://evil.example"},
+	}
+	for i, h := range cross {
+		for _, rq := range []request{
+			{method: "POST", path: "/v1/logout"},
+			{method: "DELETE", path: "/v1/sessions"},
+			{method: "DELETE", path: "/v1/sessions/whatever"},
+		} {
+			t.Run(fmt.Sprintf("%s%s/%d", rq.method, rq.path, i), func(t *testing.T) {
+				before := len(e.events())
+				rq.cookie, rq.header = c, h
+				r := e.do(rq)
+				if r.StatusCode != 403 || r.problem(t).Code != "cross_origin" {
+					t.Fatalf("%d %s", r.StatusCode, r.body)
+				}
+				if len(e.events()) != before || e.sessionStatus(c) != 200 {
+					t.Fatal("a refused request changed state")
+				}
+			})
+		}
+	}
+	t.Run("LoginCSRF", func(t *testing.T) {
+		r := e.do(request{method: "POST", path: "/v1/login", raw: "email=ada%40example.com&password=" + pw,
+			contentType: "application/x-www-form-urlencoded", header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+		if r.StatusCode != 403 || r.sessionCookie() != nil {
+			t.Fatalf("cross-site login: %d", r.StatusCode)
+		}
+	})
+	t.Run("SameOriginPasses", func(t *testing.T) {
+		r := e.do(request{method: "DELETE", path: "/v1/sessions", cookie: c, header: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+		if r.StatusCode != 200 {
+			t.Fatalf("same-origin: %d", r.StatusCode)
+		}
+	})
+	t.Run("SafeMethodChangesNothing", func(t *testing.T) {
+		before := len(e.events())
+		r := e.do(request{method: "GET", path: "/v1/logout?_method=POST", cookie: c, header: map[string]string{"X-HTTP-Method-Override": "POST"}})
+		if r.StatusCode < 400 || len(e.events()) != before || e.sessionStatus(c) != 200 {
+			t.Fatalf("GET /v1/logout: %d, events changed or session ended", r.StatusCode)
+		}
+	})
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	try := func(email string) (*response, int64) {
+		before := e.hasher.Done()
+		r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": email, "password": "wrong-password"}})
+		return r, e.hasher.Done() - before
+	}
+	known, kh := try("ada@example.com")
+	unknown, uh := try("nobody@example.com")
+	if known.StatusCode != 401 || unknown.StatusCode != known.StatusCode {
+		t.Fatalf("statuses %d and %d", known.StatusCode, unknown.StatusCode)
+	}
+	kp, up := known.problem(t), unknown.problem(t)
+	kp.RequestID, up.RequestID = "", ""
+	if kp != up {
+		t.Fatalf("bodies differ:\n%+v\n%+v", kp, up)
+	}
+	for _, h := range []string{"Content-Type", "WWW-Authenticate", "Cache-Control"} {
+		if known.Header.Get(h) != unknown.Header.Get(h) {
+			t.Errorf("header %s differs", h)
+		}
+	}
+	// Same time: both paths run exactly one argon2id verification.
+	if kh != 1 || uh != 1 {
+		t.Fatalf("argon2id runs: known %d, unknown %d; want 1 each", kh, uh)
+	}
+	if n := countType(e.events(), auth.EventLoginFailed); n != 2 {
+		t.Fatalf("%d login.failed events, want 2", n)
+	}
+	t.Run("DisabledLooksLikeWrongPassword", func(t *testing.T) {
+		u := e.mustUser("dis@example.com", pw)
+		e.svc.SetDisabled(context.Background(), u.ID, true)
+		r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "dis@example.com", "password": pw}})
+		if p := r.problem(t); r.StatusCode != 401 || p.Code != "invalid_credentials" {
+			t.Fatalf("%d %+v", r.StatusCode, p)
+		}
+	})
+}
+
+func TestLoginThrottling(t *testing.T) {
+	e := newEnv(t)
+	e.mustUser("ada@example.com", pw)
+	t.Run("ThirtyWrongPasswordsMeet429", func(t *testing.T) {
+		var got429 *response
+		for i := 0; i < 30 && got429 == nil; i++ {
+			r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "ada@example.com", "password": "guess-" + strconv.Itoa(i)}})
+			if r.StatusCode == 429 {
+				got429 = r
+			}
+		}
+		if got429 == nil {
+			t.Fatal("30 wrong passwords in a row, no 429")
+		}
+		ra, err := strconv.Atoi(got429.Header.Get("Retry-After"))
+		if err != nil || ra < 1 {
+			t.Fatalf("Retry-After %q", got429.Header.Get("Retry-After"))
+		}
+		if p := got429.problem(t); p.Code != "too_many_attempts" || !strings.Contains(p.Detail, "try again in") {
+			t.Fatalf("problem %+v", p)
+		}
+		// Throttled attempts spend no argon2id work and the right password is refused too.
+		before := e.hasher.Done()
+		r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "ada@example.com", "password": pw}})
+		if r.StatusCode != 429 || e.hasher.Done() != before {
+			t.Fatalf("right password while throttled: %d", r.StatusCode)
+		}
+		e.clock.Add(time.Duration(ra) * time.Second)
+		if r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "ada@example.com", "password": pw}}); r.StatusCode != 200 {
+			t.Fatalf("after Retry-After: %d", r.StatusCode)
+		}
+	})
+	t.Run("TypoProneUserNotLockedOut", func(t *testing.T) {
+		e := newEnv(t)
+		e.mustUser("bea@example.com", pw)
+		for day := 0; day < 5; day++ {
+			for i := 0; i < 4; i++ {
+				e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": "bea@example.com", "password": pw + "x"}})
+			}
+			e.login("bea@example.com", pw)
+			e.clock.Add(time.Hour)
+		}
+	})
+	t.Run("PerIPSpray", func(t *testing.T) {
+		e := newEnv(t)
+		limited := false
+		for i := 0; i < 40 && !limited; i++ {
+			r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": fmt.Sprintf("u%d@example.com", i), "password": "password-x"}})
+			limited = r.StatusCode == 429
+		}
+		if !limited {
+			t.Fatal("40 different accounts from one IP, no 429")
+		}
+	})
+}

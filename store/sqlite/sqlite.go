@@ -1,0 +1,227 @@
+// Package sqlite is Tessera's embedded store: one SQLite file in WAL mode,
+// through the pure-Go modernc.org/sqlite driver, so that `go build` gives one
+// static binary and the default set-up needs nothing installed.
+//
+// SQLite allows one writer at a time, so the DB keeps two pools: a single
+// connection for writes, whose transactions start IMMEDIATE (taking the write
+// lock up front instead of failing on upgrade), and a pool of readers that WAL
+// lets run beside it. Every connection waits on a busy lock rather than failing,
+// which also lets the CLI write while a server runs on the same file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the SQLite store. It implements auth.Store.
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+}
+
+// Options tune the store. Zero values are the defaults.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: "FULL" (default: a commit is
+	// on disk before the call returns, surviving power loss) or "NORMAL"
+	// (survives a crash of the process, not of the machine; faster writes).
+	Synchronous string
+	ReadConns   int // default 2×GOMAXPROCS
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+// It refuses a database whose schema is newer than this binary.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	db, err := open(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenNoMigrate opens the database without migrating; Check reports whether
+// it is current.
+func OpenNoMigrate(path string, opt Options) (*DB, error) { return open(path, opt) }
+
+func open(path string, opt Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	sync := strings.ToUpper(opt.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, not %q", opt.Synchronous)
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + sync + ")"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	// The first connection creates the file and switches it to WAL; do it on
+	// the writer before any reader opens.
+	if err := write.Ping(); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	n := opt.ReadConns
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return &DB{path: path, write: write, read: read}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with its number", base)
+		}
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// ErrSchemaTooNew is returned when the database was migrated by a newer binary.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this binary; upgrade tessera")
+
+// SchemaVersion returns the applied and the latest known schema versions.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	latest = ms[len(ms)-1].version
+	err = db.write.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return 0, latest, nil
+	}
+	return applied, latest, err
+}
+
+// Migrate applies the embedded migrations that are not yet applied, each in
+// its own transaction, recording them in schema_migrations.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`); err != nil {
+		return fmt.Errorf("sqlite: creating schema_migrations: %w", err)
+	}
+	applied, latest, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: reading schema version: %w", err)
+	}
+	if applied > latest {
+		return fmt.Errorf("%w (database at %d, binary knows %d)", ErrSchemaTooNew, applied, latest)
+	}
+	for _, m := range ms {
+		if m.version <= applied {
+			continue
+		}
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.version, m.name)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// isConstraint reports a UNIQUE or PRIMARY KEY violation.
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
