@@ -127,7 +127,10 @@ func TestSessionEndpoints(t *testing.T) {
 	c := e.login("ada@example.com", pw)
 
 	var who struct {
-		User    struct{ ID, Email string; Roles []string }
+		User struct {
+			ID, Email string
+			Roles     []string
+		}
 		Session struct {
 			SID     string `json:"sid"`
 			Current bool
@@ -161,7 +164,11 @@ func TestSessionEndpoints(t *testing.T) {
 	if current != 1 {
 		t.Fatalf("%d sessions marked current", current)
 	}
-	var whoB struct{ Session struct{ SID string `json:"sid"` } }
+	var whoB struct {
+		Session struct {
+			SID string `json:"sid"`
+		}
+	}
 	e.do(request{method: "GET", path: "/v1/session", cookie: b}).decode(t, &whoB)
 	sidB = whoB.Session.SID
 
@@ -179,7 +186,11 @@ func TestSessionEndpoints(t *testing.T) {
 	t.Run("ErrOtherUsersSession", func(t *testing.T) {
 		e.mustUser("bob@example.com", pw)
 		bob := e.login("bob@example.com", pw)
-		var w struct{ Session struct{ SID string `json:"sid"` } }
+		var w struct {
+			Session struct {
+				SID string `json:"sid"`
+			}
+		}
 		e.do(request{method: "GET", path: "/v1/session", cookie: bob}).decode(t, &w)
 		if r := e.do(request{method: "DELETE", path: "/v1/sessions/" + w.Session.SID, cookie: a}); r.StatusCode != 404 {
 			t.Fatalf("revoking another user's session: %d", r.StatusCode)
