@@ -23,6 +23,13 @@ const (
 	CodeBusy               Code = "busy"              // server saturated; retry later
 	CodeCrossOrigin        Code = "cross_origin"      // refused by CSRF protection
 	CodeInternal           Code = "internal"
+
+	// RFC 6749 §5.2 codes, answered by the OAuth endpoints.
+	CodeInvalidClient        Code = "invalid_client"
+	CodeInvalidGrant         Code = "invalid_grant"
+	CodeInvalidScope         Code = "invalid_scope"
+	CodeUnauthorizedClient   Code = "unauthorized_client"
+	CodeUnsupportedGrantType Code = "unsupported_grant_type"
 )
 
 // Error is Tessera's application error: a code, a message that is safe to show

@@ -8,12 +8,16 @@ import (
 
 // ApplyEvent keeps this node's cache honest with a change made elsewhere (by
 // the CLI, another node, or this node: applying twice is harmless).
-func (s *Service) ApplyEvent(ev Event) {
+func (s *Service) ApplyEvent(ctx context.Context, ev Event) {
 	switch {
 	case ev.Type == EventSessionRevoked:
 		s.cache.dropSession(ev.SessionID)
 	case strings.HasPrefix(ev.Type, "user."):
 		s.cache.dropUser(ev.UserID)
+	case ev.Type == EventKeyRotated:
+		if err := s.reloadKeys(ctx); err != nil {
+			s.log.Error("reloading signing keys after rotation", "err", err)
+		}
 	}
 }
 
@@ -45,7 +49,7 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration, subscriber
 				break
 			}
 			for _, ev := range evs {
-				s.ApplyEvent(ev)
+				s.ApplyEvent(ctx, ev)
 				for _, f := range subscribers {
 					f(ev)
 				}

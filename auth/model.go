@@ -72,12 +72,13 @@ const (
 
 // Revocation causes recorded on sessions and in session.revoked events.
 const (
-	CauseLogout      = "logout"
-	CauseSignedOut   = "signed_out_by_user" // from another device of the same user
-	CauseAdmin       = "admin"
-	CauseReplaced    = "replaced_at_login"
-	CauseInvalidated = "tokens_invalidated"
-	CauseReuse       = "refresh_token_reuse"
+	CauseLogout       = "logout"
+	CauseSignedOut    = "signed_out_by_user" // from another device of the same user
+	CauseAdmin        = "admin"
+	CauseReplaced     = "replaced_at_login"
+	CauseInvalidated  = "tokens_invalidated"
+	CauseReuse        = "refresh_token_reuse"
+	CauseTokenRevoked = "token_revoked" // RFC 7009 revocation by its client
 )
 
 // NormalizeEmail case-folds and checks an email address. It accepts only a bare

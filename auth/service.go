@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/password"
 	"github.com/tessera-auth/tessera/secret"
 )
@@ -30,6 +31,8 @@ type Config struct {
 	AccountEvery time.Duration // then one more every; default 1m
 	IPBurst      int           // default 20 failures
 	IPEvery      time.Duration // default 10s
+
+	Tokens TokenConfig
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
@@ -61,6 +64,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Tokens.setDefaults()
 }
 
 // Service implements sign-in, the session check and account changes.
@@ -72,12 +76,17 @@ type Service struct {
 	byEmail *throttle
 	byIP    *throttle
 	log     *slog.Logger
+
+	keys       keyring
+	verifier   *accesstoken.Verifier
+	refreshKey []byte
 }
 
-// NewService returns a Service over store.
+// NewService returns a Service over store. Token features need
+// cfg.Tokens.KEK (32 bytes) and a LoadKeys call before use.
 func NewService(store Store, hasher *password.Hasher, cfg Config) *Service {
 	cfg.setDefaults()
-	return &Service{
+	s := &Service{
 		cfg:     cfg,
 		store:   store,
 		hasher:  hasher,
@@ -86,6 +95,12 @@ func NewService(store Store, hasher *password.Hasher, cfg Config) *Service {
 		byIP:    newThrottle(cfg.IPBurst, cfg.IPEvery, 100_000),
 		log:     cfg.Logger,
 	}
+	s.keys.trusted = accesstoken.NewAtomicKeySet(nil)
+	s.verifier = s.newVerifier()
+	if len(cfg.Tokens.KEK) == 32 {
+		s.refreshKey = deriveRefreshKey(cfg.Tokens.KEK)
+	}
+	return s
 }
 
 // Config returns the effective configuration.
@@ -248,12 +263,30 @@ func (s *Service) Authenticate(ctx context.Context, tok secret.Token, c Client) 
 		}
 		e = s.cache.putSession(sess, gen)
 	}
-	return s.check(ctx, e, c)
+	return s.check(ctx, e, c, true)
 }
 
 // AuthenticateID checks the session with public ID sid, as named by a JWT's
 // sid claim; the rules are Authenticate's.
 func (s *Service) AuthenticateID(ctx context.Context, sid string, c Client) (*Principal, error) {
+	e, err := s.sessionEntryByID(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	return s.check(ctx, e, c, true)
+}
+
+// checkID checks that session sid is live without counting it as use (for
+// introspection, which is not the user's activity).
+func (s *Service) checkID(ctx context.Context, sid string) (*Principal, error) {
+	e, err := s.sessionEntryByID(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	return s.check(ctx, e, Client{}, false)
+}
+
+func (s *Service) sessionEntryByID(ctx context.Context, sid string) (*cachedSession, error) {
 	e := s.cache.sessionByID(sid)
 	if e == nil {
 		gen := s.cache.generation()
@@ -266,10 +299,10 @@ func (s *Service) AuthenticateID(ctx context.Context, sid string, c Client) (*Pr
 		}
 		e = s.cache.putSession(sess, gen)
 	}
-	return s.check(ctx, e, c)
+	return e, nil
 }
 
-func (s *Service) check(ctx context.Context, e *cachedSession, c Client) (*Principal, error) {
+func (s *Service) check(ctx context.Context, e *cachedSession, c Client, touch bool) (*Principal, error) {
 	now := s.now()
 	sess := &e.s
 	if sess.Revoked() || !now.Before(sess.ExpiresAt) || !now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.cfg.IdleTimeout)) {
@@ -285,7 +318,9 @@ func (s *Service) check(ctx context.Context, e *cachedSession, c Client) (*Princ
 	if u.Disabled || sess.CreatedAt.Before(u.TokensValidAfter) {
 		return nil, errUnauthenticated
 	}
-	s.touch(ctx, e, c, now)
+	if touch {
+		s.touch(ctx, e, c, now)
+	}
 	p := &Principal{Session: *sess, User: u}
 	p.Session.LastSeenAt = time.Unix(0, e.lastSeen.Load())
 	return p, nil

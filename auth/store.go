@@ -80,6 +80,9 @@ type Store interface {
 	UserStore
 	SessionStore
 	EventStore
+	ClientStore
+	RefreshStore
+	KeyStore
 	// Ping checks that the store answers (for /readyz).
 	Ping(ctx context.Context) error
 }

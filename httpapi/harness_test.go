@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -83,18 +84,29 @@ func newEnv(t *testing.T, opts ...option) *env {
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db, store: &countingStore{Store: db}, clock: &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))
-	acfg := auth.Config{Now: e.clock.Now, Logger: log}
+	// The listener comes first so that the issuer URL is the server's own.
+	e.srv = httptest.NewUnstartedServer(nil)
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	acfg := auth.Config{Now: e.clock.Now, Logger: log, Tokens: auth.TokenConfig{Issuer: "http://" + e.srv.Listener.Addr().String(), KEK: kek}}
 	hcfg := httpapi.Config{Logger: log}
 	for _, o := range opts {
 		o(&acfg, &hcfg)
 	}
 	e.hasher = password.NewHasher(fastArgon, 2, 0)
 	e.svc = auth.NewService(e.store, e.hasher, acfg)
+	if err := e.svc.LoadKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	e.api = httpapi.New(e.svc, hcfg)
-	e.srv = httptest.NewServer(e.api)
+	e.srv.Config.Handler = e.api
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }
+
+// issuer is the server's issuer URL.
+func (e *env) issuer() string { return e.svc.Config().Tokens.Issuer }
 
 type lockedWriter struct {
 	mu sync.Mutex

@@ -84,6 +84,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/sessions", s.handleRevokeOthers)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.oauthRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, auth.Errorf(auth.CodeNotFound, "no such endpoint"))
 	})

@@ -17,6 +17,7 @@ const MaxCredentialBytes = 8 << 10
 type credential struct {
 	fromCookie bool
 	session    secret.Token // a session secret (cookie, or bearer for native apps)
+	jwt        string       // or an access token
 }
 
 // credentialOf reads the Authorization header, else the session cookie.
@@ -27,7 +28,11 @@ func (s *Server) credentialOf(r *http.Request) (credential, bool, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || len(value) > MaxCredentialBytes {
 			return credential{}, false, auth.Errorf(auth.CodeUnauthenticated, "Authorization must be a Bearer token")
 		}
-		tok, err := secret.Parse(strings.TrimSpace(value))
+		value = strings.TrimSpace(value)
+		if strings.Contains(value, ".") {
+			return credential{jwt: value}, true, nil
+		}
+		tok, err := secret.Parse(value)
 		if err != nil {
 			return credential{}, false, auth.Errorf(auth.CodeUnauthenticated, "invalid bearer token")
 		}
@@ -63,6 +68,10 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, credential, err
 		if err := s.cop.Check(r); err != nil {
 			return nil, cred, auth.Errorf(auth.CodeCrossOrigin, "cross-origin request refused")
 		}
+	}
+	if cred.jwt != "" {
+		p, _, err := s.auth.AuthenticateAccess(r.Context(), cred.jwt, s.client(r))
+		return p, cred, err
 	}
 	p, err := s.auth.Authenticate(r.Context(), cred.session, s.client(r))
 	return p, cred, err
@@ -128,6 +137,24 @@ type loginResponse struct {
 	User         userJSON    `json:"user"`
 	Session      sessionJSON `json:"session"`
 	SessionToken string      `json:"session_token,omitempty"`
+	*tokenResponse
+}
+
+// tokenResponse is RFC 6749 §5.1's successful token response.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+func toTokenResponse(ts *auth.TokenSet) *tokenResponse {
+	tr := &tokenResponse{AccessToken: ts.AccessToken, TokenType: "Bearer", ExpiresIn: int(ts.ExpiresIn.Seconds()), Scope: ts.Scope}
+	if !ts.RefreshToken.IsZero() {
+		tr.RefreshToken = ts.RefreshToken.Reveal()
+	}
+	return tr
 }
 
 // handleLogin: POST /v1/login.
@@ -139,16 +166,32 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var email, pw, mode, returnTo string
+	var tr auth.TokenRequest
 	cookie := true
-	if err := decodeBody(w, r, map[string]any{"email": &email, "password": &pw, "mode": &mode, "cookie": &cookie, "return_to": &returnTo}); err != nil {
+	if err := decodeBody(w, r, map[string]any{"email": &email, "password": &pw, "mode": &mode, "cookie": &cookie, "return_to": &returnTo,
+		"client_id": &tr.ClientID, "scope": &tr.Scope, "audience": &tr.Audience}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	switch mode {
 	case "", "session":
+		mode = "session"
+	case "token":
+		cookie = false
+	case "hybrid":
 	default:
-		s.writeError(w, r, auth.Errorf(auth.CodeInvalidRequest, `mode must be "session"`))
+		s.writeError(w, r, auth.Errorf(auth.CodeInvalidRequest, `mode must be "session", "token" or "hybrid"`))
 		return
+	}
+	if mode == "session" && tr != (auth.TokenRequest{}) {
+		s.writeError(w, r, auth.Errorf(auth.CodeInvalidRequest, `client_id, scope and audience need mode "token" or "hybrid"`))
+		return
+	}
+	if mode != "session" {
+		if err := s.auth.ValidateTokenRequest(r.Context(), tr); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	req := auth.LoginRequest{Email: email, Password: pw, Client: s.client(r)}
 	if c, err := r.Cookie(s.cookie); err == nil {
@@ -162,9 +205,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := loginResponse{User: toUserJSON(login.User), Session: s.toSessionJSON(login.Session, login.Session.ID)}
+	if mode != "session" {
+		ts, err := s.auth.IssueTokens(r.Context(), login, tr)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp.tokenResponse = toTokenResponse(ts)
+	}
 	if cookie {
 		s.setSessionCookie(w, login.Secret, login.Session.ExpiresAt)
-	} else {
+	} else if mode == "session" {
 		// A native app asked for the secret itself, to send as a bearer token.
 		resp.SessionToken = login.Secret.Reveal()
 	}
