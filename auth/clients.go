@@ -47,6 +47,7 @@ func (s *Service) RemoveClient(ctx context.Context, id string) error {
 	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
 		return notFound(err, "no such client")
 	}
+	s.wake()
 	return nil
 }
 

@@ -147,6 +147,7 @@ func (s *Service) rotateKey(ctx context.Context, expectActive string) (*SigningK
 	if err := s.store.AddSigningKey(ctx, sk, expectActive, ev); err != nil {
 		return nil, fmt.Errorf("storing signing key: %w", err)
 	}
+	s.wake()
 	return sk, nil
 }
 

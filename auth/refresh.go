@@ -128,6 +128,7 @@ func (s *Service) reuseDetected(ctx context.Context, rt *RefreshToken) error {
 		return fmt.Errorf("revoking session after refresh-token reuse: %w", err)
 	}
 	s.cache.dropSession(sess.ID)
+	s.wake()
 	s.log.Warn("refresh token reuse: session revoked", "sid", sess.ID, "user", sess.UserID, "client_id", rt.ClientID)
 	return errInvalidGrant
 }

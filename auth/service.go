@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,6 +81,8 @@ type Service struct {
 	keys       keyring
 	verifier   *accesstoken.Verifier
 	refreshKey []byte
+	feed       feed
+	followed   atomic.Int64
 }
 
 // NewService returns a Service over store. Token features need
@@ -95,6 +98,7 @@ func NewService(store Store, hasher *password.Hasher, cfg Config) *Service {
 		byIP:    newThrottle(cfg.IPBurst, cfg.IPEvery, 100_000),
 		log:     cfg.Logger,
 	}
+	s.feed.wakeup = make(chan struct{}, 1)
 	s.keys.trusted = accesstoken.NewAtomicKeySet(nil)
 	s.verifier = s.newVerifier()
 	if len(cfg.Tokens.KEK) == 32 {
@@ -436,6 +440,7 @@ func (s *Service) revoke(ctx context.Context, ids []string, userID, cause string
 	for _, id := range ids {
 		s.cache.dropSession(id)
 	}
+	s.wake()
 	return nil
 }
 

@@ -73,6 +73,9 @@ type EventStore interface {
 	EventsAfter(ctx context.Context, seq int64, limit int) ([]Event, error)
 	// LastEventSeq returns the highest Seq, or 0 for an empty log.
 	LastEventSeq(ctx context.Context) (int64, error)
+	// SeqBefore returns the highest Seq of the events whose At is before t, or
+	// 0 if there is none: a cursor from which EventsAfter replays a time window.
+	SeqBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // Store is everything the auth service uses.

@@ -169,6 +169,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 		return notFound(err, "no such user")
 	}
 	s.cache.dropUser(userID)
+	s.wake()
 	return nil
 }
 
@@ -188,6 +189,7 @@ func (s *Service) updateUser(ctx context.Context, userID string, change func(*Us
 		return nil, err
 	}
 	nu.UpdatedAt = now
+	var ended []string
 	evs := []Event{{Type: EventUserUpdated, At: now, UserID: userID, Data: map[string]string{"change": cause}}}
 	if invalidate {
 		// TokensValidAfter never moves back, even with a clock step.
@@ -196,10 +198,27 @@ func (s *Service) updateUser(ctx context.Context, userID string, change func(*Us
 			nu.TokensValidAfter = u.TokensValidAfter
 		}
 		evs = append(evs, Event{Type: EventTokensInvalidated, At: nu.TokensValidAfter, UserID: userID, Data: map[string]string{"cause": cause}})
+		// The store ends these sessions in the same transaction; one
+		// session.revoked each lets verifiers that follow sids (guard) drop
+		// tokens issued within the same second as TokensValidAfter.
+		live, err := s.store.ListSessions(ctx, userID, now)
+		if err != nil {
+			return nil, fmt.Errorf("listing sessions: %w", err)
+		}
+		for _, sess := range live {
+			if sess.CreatedAt.Before(nu.TokensValidAfter) {
+				ended = append(ended, sess.ID)
+				evs = append(evs, Event{Type: EventSessionRevoked, At: now, UserID: userID, SessionID: sess.ID, Data: map[string]string{"cause": CauseInvalidated}})
+			}
+		}
 	}
 	if err := s.store.UpdateUser(ctx, &nu, evs...); err != nil {
 		return nil, notFound(err, "no such user")
 	}
 	s.cache.dropUser(userID)
+	for _, id := range ended {
+		s.cache.dropSession(id)
+	}
+	s.wake()
 	return &nu, nil
 }

@@ -327,3 +327,10 @@ func (db *DB) LastEventSeq(ctx context.Context) (int64, error) {
 	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
 	return seq, err
 }
+
+// SeqBefore implements auth.EventStore.
+func (db *DB) SeqBefore(ctx context.Context, t time.Time) (int64, error) {
+	var seq int64
+	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE at < ?`, nanos(t)).Scan(&seq)
+	return seq, err
+}
