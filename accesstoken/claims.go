@@ -182,7 +182,7 @@ func (c *tokenClaims) member(name string, dec *json.Decoder) error {
 	case "roles":
 		c.roles, _, err = readStrings(dec, false)
 	default:
-		_, err = readValue(dec)
+		err = skipValue(dec)
 	}
 	switch {
 	case err == nil:
@@ -203,22 +203,34 @@ var errRange = errors.New("NumericDate out of range")
 // readNumericDate reads a JSON number of seconds since the epoch (RFC 7519
 // NumericDate; fractions allowed), between 0 and maxNumericDate.
 func readNumericDate(dec *json.Decoder) (time.Time, bool, error) {
-	n, err := readNumber(dec)
-	if err != nil {
-		return time.Time{}, false, err
+	var d jsonDate
+	err := decodeInto(dec, &d)
+	return d.t, err == nil, err
+}
+
+// jsonDate accepts a NumericDate: a JSON number between 0 and
+// maxNumericDate.
+type jsonDate struct{ t time.Time }
+
+func (j *jsonDate) UnmarshalJSON(b []byte) error {
+	var n jsonNumber
+	if err := n.UnmarshalJSON(b); err != nil {
+		return err
 	}
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+	if i, err := strconv.ParseInt(n.n, 10, 64); err == nil {
 		if i < 0 || i > maxNumericDate {
-			return time.Time{}, false, errRange
+			return errRange
 		}
-		return time.Unix(i, 0), true, nil
+		j.t = time.Unix(i, 0)
+		return nil
 	}
-	f, err := strconv.ParseFloat(string(n), 64)
+	f, err := strconv.ParseFloat(n.n, 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
-		return time.Time{}, false, errRange
+		return errRange
 	}
 	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
+	j.t = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
 }
 
 // Validate implements jwt.ClaimsValidator. golang-jwt calls it after the

@@ -10,7 +10,8 @@
 //
 // # Minting
 //
-//	key, err := accesstoken.GenerateKey(accesstoken.EdDSA, nil, time.Now())
+//	now := time.Now()
+//	key, err := accesstoken.GenerateKey(accesstoken.EdDSA, nil, now)
 //	token, err := accesstoken.Sign(key, accesstoken.Claims{
 //		Issuer: "https://auth.example.com", Subject: userID,
 //		Audience: []string{"https://api.example.com"},
@@ -25,7 +26,8 @@
 // # Verifying
 //
 //	keys, err := accesstoken.ParseJWKS(jwksBody) // or NewKeySet(key1, key2)
-//	v := &accesstoken.Verifier{Keys: keys, Issuer: iss, Audience: aud}
+//	ring := accesstoken.NewAtomicKeySet(keys)    // ring.Store(newer) on rotation
+//	v := &accesstoken.Verifier{Keys: ring, Issuer: iss, Audience: aud}
 //	claims, err := v.Verify(token)
 //	if errors.Is(err, accesstoken.ErrInvalid) { /* 401 invalid_token */ }
 //

@@ -7,8 +7,8 @@ import (
 
 // ErrInvalid is matched, through errors.Is, by every error that
 // [Verifier.Verify] returns for a token that must be refused. Callers that only
-// need "valid or not" (HTTP 401 invalid_token) test for it alone; the more
-// specific sentinels below say why.
+// need "valid or not" (HTTP 401 invalid_token) test for it alone; the
+// specific sentinels (ErrMalformed, ErrSignature, ErrExpired, ...) say why.
 var ErrInvalid = errors.New("accesstoken: invalid token")
 
 // invalidKind is the type of the specific refusal sentinels. Each one matches

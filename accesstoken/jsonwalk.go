@@ -10,8 +10,9 @@ import (
 )
 
 // This file holds the strict JSON object walk used for token headers, token
-// payloads and JWKs. It is built on encoding/json's Decoder tokens (no
-// hand-written JSON scanner): it exists only because encoding/json keeps the
+// payloads and JWKs. It is built on encoding/json's Decoder (Token for the
+// object's delimiters and member names, Decode for member values; no
+// hand-written JSON scanner). It exists because encoding/json alone keeps the
 // last of duplicate members and matches struct fields case-insensitively, so
 // {"sub":"alice","SUB":"admin"} would otherwise decode as sub=admin.
 
@@ -88,113 +89,109 @@ func walkObject(data []byte, kind error, where string, member func(name string, 
 // callers turn it into their own kind of error.
 var errJSON = errors.New("invalid JSON")
 
-// errType is returned by the read helpers when the value has another type;
-// the value has been consumed.
+// errType is returned by the read helpers when the value has another type
+// (null included); the value has been consumed.
 var errType = errors.New("wrong JSON type")
 
-// readValue reads one JSON value: a string, json.Number, bool or nil, or,
-// for an object or array, the opening json.Delim after skipping the rest of
-// the value.
-func readValue(dec *json.Decoder) (json.Token, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, errJSON
+// The read helpers consume exactly one JSON value from dec (a member value,
+// after its name was read with Token). They decode into the small
+// json.Unmarshaler types below rather than through Token, which would box
+// every value in an interface and read arrays element by element.
+
+// decodeInto reads one value into u and classifies the error.
+func decodeInto(dec *json.Decoder, u json.Unmarshaler) error {
+	err := dec.Decode(u)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errType), errors.Is(err, errRange):
+		return err
+	default:
+		return errJSON
 	}
-	if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
-		if err := skipRest(dec); err != nil {
-			return nil, err
-		}
-	}
-	return tok, nil
 }
+
+// skipValue consumes one value of any type.
+func skipValue(dec *json.Decoder) error { return decodeInto(dec, &jsonSkip{}) }
 
 // readString reads one value that must be a string.
 func readString(dec *json.Decoder) (string, error) {
-	tok, err := readValue(dec)
-	if err != nil {
-		return "", err
-	}
-	s, ok := tok.(string)
-	if !ok {
-		return "", errType
-	}
-	return s, nil
-}
-
-// readNumber reads one value that must be a number.
-func readNumber(dec *json.Decoder) (json.Number, error) {
-	tok, err := readValue(dec)
-	if err != nil {
-		return "", err
-	}
-	n, ok := tok.(json.Number)
-	if !ok {
-		return "", errType
-	}
-	return n, nil
+	var s jsonString
+	err := decodeInto(dec, &s)
+	return s.s, err
 }
 
 // readStrings reads one value that must be an array of strings (asArray
 // true), or, when single is true, a string (returned as a one-element slice,
 // asArray false).
 func readStrings(dec *json.Decoder, single bool) (_ []string, asArray bool, _ error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, false, errJSON
-	}
-	switch t := tok.(type) {
-	case string:
-		if single {
-			return []string{t}, false, nil
-		}
-		return nil, false, errType
-	case json.Delim:
-		if t != '[' {
-			if err := skipRest(dec); err != nil {
-				return nil, false, err
-			}
-			return nil, false, errType
-		}
-		var out []string
-		for dec.More() {
-			tok, err := readValue(dec)
-			if err != nil {
-				return nil, true, err
-			}
-			s, ok := tok.(string)
-			if !ok {
-				if err := skipRest(dec); err != nil {
-					return nil, true, err
-				}
-				return nil, true, errType
-			}
-			out = append(out, s)
-		}
-		if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
-			return nil, true, errJSON
-		}
-		return out, true, nil
-	default:
-		return nil, false, errType
-	}
+	l := jsonStrings{single: single}
+	err := decodeInto(dec, &l)
+	return l.list, l.array, err
 }
 
-// skipRest consumes the rest of the array or object whose opening delimiter
-// has been read.
-func skipRest(dec *json.Decoder) error {
-	for depth := 1; depth > 0; {
-		t, err := dec.Token()
-		if err != nil {
-			return errJSON
+// jsonSkip accepts any JSON value and keeps nothing.
+type jsonSkip struct{}
+
+func (*jsonSkip) UnmarshalJSON([]byte) error { return nil }
+
+// jsonString accepts a JSON string only (not null).
+type jsonString struct{ s string }
+
+func (j *jsonString) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
+		return errType
+	}
+	// encoding/json returns the bytes between the quotes unchanged when
+	// there is no escape and they are valid UTF-8; otherwise let it unquote.
+	if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		j.s = string(inner)
+		return nil
+	}
+	return json.Unmarshal(b, &j.s)
+}
+
+// jsonStrings accepts an array of strings, or a single string when single.
+type jsonStrings struct {
+	single bool
+	array  bool
+	list   []string
+}
+
+func (j *jsonStrings) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' && j.single {
+		var s jsonString
+		if err := s.UnmarshalJSON(b); err != nil {
+			return err
 		}
-		if d, ok := t.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
+		j.list = []string{s.s}
+		return nil
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return errType
+	}
+	j.array = true
+	var elems []jsonString
+	if err := json.Unmarshal(b, &elems); err != nil {
+		return err
+	}
+	if len(elems) > 0 {
+		j.list = make([]string, len(elems))
+		for i, e := range elems {
+			j.list[i] = e.s
 		}
 	}
+	return nil
+}
+
+// jsonNumber accepts a JSON number only, kept as its literal.
+type jsonNumber struct{ n string }
+
+func (j *jsonNumber) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errType
+	}
+	j.n = string(b)
 	return nil
 }
 

@@ -138,7 +138,7 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 	found := false
 	err := walkObject(data, ErrJWKS, "JWK set", func(name string, dec *json.Decoder) error {
 		if name != "keys" {
-			_, err := readValue(dec)
+			err := skipValue(dec)
 			return jwksErr(err, "JWK set")
 		}
 		found = true
@@ -194,7 +194,7 @@ func parseJWK(raw []byte) (*Key, error) {
 					m.private = p
 				}
 			}
-			_, err = readValue(dec)
+			err = skipValue(dec)
 		}
 		if err != nil {
 			return jwksErr(err, fmt.Sprintf("JWK member %.20q", name))
@@ -301,5 +301,11 @@ func NewAtomicKeySet(s *KeySet) *AtomicKeySet {
 // Store replaces the current set (nil means no keys).
 func (a *AtomicKeySet) Store(s *KeySet) { a.p.Store(s) }
 
-// KeySet returns the current set (nil, an empty set, when none was stored).
-func (a *AtomicKeySet) KeySet() *KeySet { return a.p.Load() }
+// KeySet returns the current set (nil, an empty set, when none was stored
+// or a is nil).
+func (a *AtomicKeySet) KeySet() *KeySet {
+	if a == nil {
+		return nil
+	}
+	return a.p.Load()
+}

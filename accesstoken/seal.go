@@ -8,6 +8,9 @@ import (
 	"io"
 )
 
+// KEKSize is the size of the key-encryption key of Seal and Open.
+const KEKSize = 32
+
 // Sealed key format, version 1:
 //
 //	0x01 || nonce (12 random bytes) || AES-256-GCM ciphertext and tag
@@ -18,11 +21,8 @@ const (
 	sealVersion  = 1
 	sealNonceLen = 12
 	sealTagLen   = 16
-	// KEKSize is the size of the key-encryption key of Seal and Open.
-	KEKSize = 32
+	sealAAD      = "tessera/accesstoken/sealed-key/v1\x00"
 )
-
-const sealAAD = "tessera/accesstoken/sealed-key/v1\x00"
 
 // Seal encrypts plaintext (a private key, see [Key.MarshalPrivate]) under
 // the 32-byte key-encryption key kek with AES-256-GCM and a random nonce,

@@ -267,7 +267,7 @@ func parseHeader(seg string) (*jwsHeader, error) {
 					h.forbidden = f
 				}
 			}
-			_, err = readValue(dec)
+			err = skipValue(dec)
 		}
 		switch {
 		case err == nil:

@@ -69,7 +69,7 @@ func (s *Service) newVerifier() *accesstoken.Verifier {
 		Keys:       s.keys.trusted,
 		Issuer:     s.cfg.Tokens.Issuer,
 		Audience:   s.cfg.Tokens.Audience,
-		Algorithms: []accesstoken.Alg{s.cfg.Tokens.Alg, accesstoken.EdDSA, accesstoken.ES256, accesstoken.RS256},
+		Algorithms: []accesstoken.Alg{accesstoken.EdDSA, accesstoken.ES256, accesstoken.RS256}, // each kid still allows only its own alg
 		Now:        s.cfg.Now,
 	}
 }
