@@ -99,16 +99,16 @@ func (s *Service) wake() {
 	}
 }
 
-// Follow tails the events log from its current end and applies each event to
-// the cache and to subscribers, until ctx ends. It reads when this node wrote
+// Follow tails the events log after Seq from and applies each event to the
+// cache and to subscribers, until ctx ends. It reads when this node wrote
 // events (wake) and every interval otherwise. It is the one mechanism that
 // keeps caches coherent across processes (the CLI writing to the same
 // database) and, with a shared store, across nodes.
-func (s *Service) Follow(ctx context.Context, interval time.Duration) error {
-	last, err := s.store.LastEventSeq(ctx)
-	if err != nil {
-		return err
-	}
+//
+// Read from with Store().LastEventSeq before serving requests: an event
+// appended between that read and Follow's start is then still applied.
+func (s *Service) Follow(ctx context.Context, from int64, interval time.Duration) error {
+	last := from
 	s.followed.Store(last)
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -78,7 +78,7 @@ func TestEventsStream(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.svc.Follow(ctx, 50*time.Millisecond)
+	go e.svc.Follow(ctx, 0, 50*time.Millisecond)
 	u := e.mustUser("ada@example.com", pw)
 	sub, _ := e.svc.CreateClient(ctx, "api", []string{auth.ScopeEvents, auth.ScopeIntrospect})
 	plain, _ := e.svc.CreateClient(ctx, "plain", nil)

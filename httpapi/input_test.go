@@ -90,6 +90,9 @@ func TestUnknownRouteAndHealth(t *testing.T) {
 	if r := e.do(request{method: "GET", path: "/nope"}); r.StatusCode != 404 || r.problem(t).Code != "not_found" {
 		t.Fatalf("unknown route: %d", r.StatusCode)
 	}
+	if r := e.do(request{method: "GET", path: "/v1/login"}); r.StatusCode != 405 || r.Header.Get("Allow") != "POST" || r.problem(t).Code != "method_not_allowed" {
+		t.Fatalf("GET /v1/login: %d %v", r.StatusCode, r.Header)
+	}
 	if r := e.do(request{method: "GET", path: "/healthz"}); r.StatusCode != 200 {
 		t.Fatalf("healthz %d", r.StatusCode)
 	}

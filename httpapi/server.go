@@ -87,9 +87,26 @@ func (s *Server) routes() {
 	s.oauthRoutes()
 	s.mux.HandleFunc("GET /v1/events", s.handleEvents)
 	s.mux.HandleFunc("GET /v1/authz", s.handleAuthz)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, auth.Errorf(auth.CodeNotFound, "no such endpoint"))
-	})
+	s.mux.HandleFunc("/", s.handleNoRoute)
+}
+
+// handleNoRoute answers 405 with Allow when the path exists for other
+// methods, else 404: the catch-all would otherwise hide ServeMux's 405.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, auth.Errorf(codeMethodNotAllowed, "use %s", strings.Join(allow, " or ")))
+		return
+	}
+	s.writeError(w, r, auth.Errorf(auth.CodeNotFound, "no such endpoint"))
 }
 
 type ctxKey int

@@ -33,12 +33,13 @@ type Main struct {
 	API   *httpapi.Server
 	HTTP  *http.Server
 
-	listener  net.Listener
-	served    chan error // Serve's error, if it fails
-	stop      context.CancelFunc
-	jobs      sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	listener   net.Listener
+	followFrom int64      // the events log's end before serving: Follow starts after it
+	served     chan error // Serve's error, if it fails
+	stop       context.CancelFunc
+	jobs       sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // NewMain returns a server with the given settings, logging to log.
@@ -75,6 +76,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Log.Info("configuration", cfg.LogAttrs()...)
 
+	if m.followFrom, err = st.LastEventSeq(ctx); err != nil {
+		return fmt.Errorf("reading the events log: %w", err)
+	}
 	jobs, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
 	m.jobs.Go(func() { m.follow(jobs) })
@@ -130,8 +134,10 @@ func (m *Main) Close() error {
 // follow applies the events log to the cache until ctx ends, restarting
 // after a failure.
 func (m *Main) follow(ctx context.Context) {
+	from := m.followFrom
 	for {
-		err := m.Auth.Follow(ctx, m.Config.EventsPoll)
+		err := m.Auth.Follow(ctx, from, m.Config.EventsPoll)
+		from = m.Auth.Followed()
 		if ctx.Err() != nil {
 			return
 		}
