@@ -62,7 +62,7 @@ func (s *countingStore) TouchSession(ctx context.Context, id string, at time.Tim
 // env is one server under test: a real SQLite file, a real HTTP server on
 // loopback, and handles on its parts.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	store  *countingStore
 	svc    *auth.Service
@@ -75,7 +75,7 @@ type env struct {
 
 type option func(*auth.Config, *httpapi.Config)
 
-func newEnv(t *testing.T, opts ...option) *env {
+func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tessera.db"), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
@@ -145,7 +145,7 @@ type response struct {
 	body []byte
 }
 
-func (r *response) problem(t *testing.T) httpapi.Problem {
+func (r *response) problem(t testing.TB) httpapi.Problem {
 	t.Helper()
 	var p httpapi.Problem
 	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
@@ -157,7 +157,7 @@ func (r *response) problem(t *testing.T) httpapi.Problem {
 	return p
 }
 
-func (r *response) decode(t *testing.T, v any) {
+func (r *response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("body %q: %v", r.body, err)
