@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/secret"
 )
 
@@ -37,7 +40,9 @@ func (s *Service) Introspect(ctx context.Context, caller *OAuthClient, token, hi
 		return nil, &Error{Code: CodeUnauthorizedClient, Message: "introspection needs a confidential client"}
 	}
 	privileged := slices.Contains(caller.Scopes, ScopeIntrospect)
-	if strings.Count(token, ".") == 2 && hint != "refresh_token" || hint == "access_token" {
+	// The hint only orders the search (RFC 7662 §2.1): a JWT is never a
+	// refresh token and a refresh token never a JWT, so the form decides.
+	if strings.Count(token, ".") == 2 {
 		if in := s.introspectAccess(ctx, caller, token, privileged); in.Active {
 			return in, nil
 		}
@@ -48,8 +53,38 @@ func (s *Service) Introspect(ctx context.Context, caller *OAuthClient, token, hi
 	return inactive, nil
 }
 
-func (s *Service) introspectAccess(ctx context.Context, caller *OAuthClient, token string, privileged bool) *Introspection {
+// verifyAnyAudience verifies an access token like the session check does,
+// except that its aud need not include the default audience: introspection
+// and revocation also serve tokens minted for other audiences (who may see
+// them is decided by the caller). The candidate audiences are read from the
+// unverified payload; each is then checked by a full verification.
+func (s *Service) verifyAnyAudience(token string) (*accesstoken.Claims, error) {
 	c, err := s.verifier.Verify(token)
+	if !errors.Is(err, accesstoken.ErrAudience) {
+		return c, err
+	}
+	var rc jwt.RegisteredClaims
+	if _, _, perr := jwt.NewParser().ParseUnverified(token, &rc); perr != nil {
+		return nil, err
+	}
+	for i, aud := range rc.Audience {
+		if i == 8 {
+			break
+		}
+		if aud == "" || aud == s.verifier.Audience {
+			continue
+		}
+		v := *s.verifier
+		v.Audience = aud
+		if c, verr := v.Verify(token); verr == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+func (s *Service) introspectAccess(ctx context.Context, caller *OAuthClient, token string, privileged bool) *Introspection {
+	c, err := s.verifyAnyAudience(token)
 	if err != nil {
 		return inactive
 	}
@@ -90,15 +125,28 @@ func (s *Service) introspectRefresh(ctx context.Context, caller *OAuthClient, to
 // RevokeToken implements RFC 7009 for caller: a refresh or access token issued
 // to caller ends its session (and with it every token of that sign-in).
 // Tokens that are unknown, invalid or issued to another client are ignored:
-// the endpoint answers 200 either way.
+// the endpoint answers 200 either way. Only a confidential client's token
+// presented by the public client (no client authentication) is refused with
+// invalid_client: RFC 7009 §2.1 has the confidential client authenticate.
 func (s *Service) RevokeToken(ctx context.Context, caller *OAuthClient, token, hint string) error {
-	sid := ""
+	sid, owner := "", ""
 	if tok, err := secret.Parse(token); err == nil {
-		if rt, err := s.store.RefreshTokenByHash(ctx, tok.Hash()); err == nil && rt.ClientID == caller.ID {
-			sid = rt.SessionID
+		if rt, err := s.store.RefreshTokenByHash(ctx, tok.Hash()); err == nil {
+			owner = rt.ClientID
+			if rt.ClientID == caller.ID {
+				sid = rt.SessionID
+			}
 		}
-	} else if c, err := s.verifier.Verify(token); err == nil && c.ClientID == caller.ID && c.SessionID != "" {
-		sid = c.SessionID
+	} else if c, err := s.verifyAnyAudience(token); err == nil {
+		owner = c.ClientID
+		if c.ClientID == caller.ID && c.SessionID != "" {
+			sid = c.SessionID
+		}
+	}
+	if caller.Public() && owner != "" && owner != FirstPartyClientID {
+		// A confidential client's token: that client must authenticate
+		// (RFC 7009 §2.1), not be taken for the public client.
+		return errInvalidClient
 	}
 	if sid == "" {
 		return nil

@@ -256,21 +256,20 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	algs := []string{"EdDSA", "ES256", "RS256"}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                           iss,
-		"token_endpoint":                                   base + "/oauth2/token",
-		"jwks_uri":                                         base + "/.well-known/jwks.json",
-		"introspection_endpoint":                           base + "/oauth2/introspect",
-		"revocation_endpoint":                              base + "/oauth2/revoke",
-		"grant_types_supported":                            []string{"refresh_token", "client_credentials"},
-		"response_types_supported":                         []string{},
-		"subject_types_supported":                          []string{"public"},
-		"scopes_supported":                                 []string{auth.ScopeAdmin, auth.ScopeEvents, auth.ScopeIntrospect},
-		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post"},
-		"introspection_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post"},
-		"revocation_endpoint_auth_methods_supported":       []string{"client_secret_basic", "client_secret_post", "none"},
-		"token_endpoint_auth_signing_alg_values_supported": nil,
-		"id_token_signing_alg_values_supported":            algs,
-		"access_token_signing_alg_values_supported":        algs,
+		"issuer":                                        iss,
+		"token_endpoint":                                base + "/oauth2/token",
+		"jwks_uri":                                      base + "/.well-known/jwks.json",
+		"introspection_endpoint":                        base + "/oauth2/introspect",
+		"revocation_endpoint":                           base + "/oauth2/revoke",
+		"grant_types_supported":                         []string{"refresh_token", "client_credentials"},
+		"response_types_supported":                      []string{},
+		"subject_types_supported":                       []string{"public"},
+		"scopes_supported":                              []string{auth.ScopeAdmin, auth.ScopeEvents, auth.ScopeIntrospect},
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"id_token_signing_alg_values_supported":         algs,
+		"access_token_signing_alg_values_supported":     algs,
 	})
 }
 
