@@ -90,6 +90,11 @@ func (f *feed) publish(ev Event) {
 	}
 }
 
+// Wake makes the follower read the events log now. A store that hears of
+// other nodes' appends (PostgreSQL's LISTEN/NOTIFY) calls it, so that their
+// revocations reach this node's cache in milliseconds, not at the next poll.
+func (s *Service) Wake() { s.wake() }
+
 // wake tells the follower that this node just appended events, so that they
 // reach subscribers in milliseconds rather than at the next poll.
 func (s *Service) wake() {
