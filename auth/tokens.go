@@ -24,7 +24,8 @@ type TokenConfig struct {
 	// default 720h. The session's own timeouts apply too.
 	RefreshAbsolute time.Duration
 	// RefreshGrace is how long a rotated refresh token may be presented again
-	// and get the same successor (two tabs, a lost response); default 5s.
+	// and get the same successor (two tabs, a lost response); default 5s;
+	// negative: no grace at all.
 	RefreshGrace time.Duration
 	Alg          accesstoken.Alg // signing algorithm; default EdDSA
 	KeyRotation  time.Duration   // rotate the signing key this often; default 720h; negative: never

@@ -53,7 +53,8 @@ type settingsCmd struct {
 func (c *settingsCmd) Help() string {
 	return `Prints every setting as the server would see it, from flags, TESSERA_*
 variables, the --config file and defaults, as a JSON object keyed by flag
-name. Secrets (such as a password in --store) are redacted. Invalid settings
+name. Secrets are redacted: a password in --store, and --secret-key as a
+whole (REDACTED; "" means <data>/secret.key is used). Invalid settings
 are reported as errors, so this also checks a configuration.
 
 Example:

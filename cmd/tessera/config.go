@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/password"
 )
@@ -35,11 +37,13 @@ import (
 // generated from these tags (TestREADMEConfigTable keeps it current).
 //
 // Tags beyond kong's: secret:"url" marks a value whose credentials must never
-// be printed (see redact); file:"-" marks a flag that is not a config-file key.
+// be printed (see redact); secret:"value" marks a value that is a secret as a
+// whole (printed as REDACTED when set); file:"-" marks a flag that is not a
+// config-file key.
 type Config struct {
 	Global  `scope:"every command"`
 	Hashing `scope:"serve, user add, user passwd"`
-	Server  `scope:"serve"`
+	Server  `scope:"serve, keys, token inspect"`
 }
 
 // Global settings apply to every command.
@@ -51,6 +55,8 @@ type Global struct {
 	SQLiteSynchronous string `name:"sqlite-synchronous" env:"TESSERA_SQLITE_SYNCHRONOUS" default:"FULL" enum:"FULL,NORMAL" help:"SQLite durability: FULL (a commit survives power loss) or NORMAL (survives a crash of the process; faster writes)."`
 	LogFormat         string `name:"log-format" env:"TESSERA_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
 	LogLevel          string `name:"log-level" env:"TESSERA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Least severe log level written: debug, info, warn or error."`
+	// SecretKey is the key-encryption secret; see loadSecretKey.
+	SecretKey string `name:"secret-key" env:"TESSERA_SECRET_KEY" placeholder:"BASE64" secret:"value" help:"The 32-byte key-encryption secret (standard base64, e.g. from openssl rand -base64 32) that seals the signing keys at rest. Prefer the variable or the config file to the flag. Default with SQLite: <data>/secret.key, generated on first use with mode 0600."`
 }
 
 // Hashing settings tune argon2id, for the commands that hash passwords.
@@ -76,6 +82,15 @@ type Server struct {
 	InsecureCookie    bool          `name:"insecure-cookie" env:"TESSERA_INSECURE_COOKIE" help:"Drop Secure (and the __Host- prefix) from the session cookie, for plain-HTTP deployments not on localhost."`
 	TrustedProxies    []string      `name:"trusted-proxies" env:"TESSERA_TRUSTED_PROXIES" placeholder:"CIDR" help:"Proxies whose X-Forwarded-For is believed for the client IP, as CIDRs or addresses."`
 	EventsPoll        time.Duration `name:"events-poll" env:"TESSERA_EVENTS_POLL" default:"250ms" help:"How often the server reads the events log to apply changes made by other processes (the CLI, other nodes); at most 1s."`
+
+	Issuer          string        `name:"issuer" env:"TESSERA_ISSUER" placeholder:"URL" help:"The issuer URL: the iss of access tokens and the issuer of the OAuth metadata, compared exactly by verifiers; an absolute http(s) URL without query or fragment. Default: http://<addr>, with 127.0.0.1 for an unspecified host (0.0.0.0, ::)."`
+	Audience        string        `name:"audience" env:"TESSERA_AUDIENCE" placeholder:"AUD" help:"The aud of access tokens whose request names none; also what token inspect expects. Default: the issuer."`
+	AccessTTL       time.Duration `name:"access-ttl" env:"TESSERA_ACCESS_TTL" default:"5m" help:"Lifetime of access tokens (JWTs); at most 24h. Revocation reaches JWT-only verifiers only when their tokens expire."`
+	RefreshIdle     time.Duration `name:"refresh-idle" env:"TESSERA_REFRESH_IDLE" default:"24h" help:"A refresh token ends after this long unused."`
+	RefreshAbsolute time.Duration `name:"refresh-absolute" env:"TESSERA_REFRESH_ABSOLUTE" default:"720h" help:"A chain of refresh tokens ends this long after sign-in, used or not (the session's own timeouts apply too)."`
+	RefreshGrace    time.Duration `name:"refresh-grace" env:"TESSERA_REFRESH_GRACE" default:"5s" help:"A refresh token presented again this soon after its rotation (two tabs, a lost response) gets the same successor instead of revoking the session; 0 to 1m."`
+	SigningAlg      string        `name:"signing-alg" env:"TESSERA_SIGNING_ALG" default:"EdDSA" enum:"EdDSA,ES256,RS256" help:"Algorithm of new signing keys: EdDSA (Ed25519), ES256 or RS256. A change applies from the next rotation (tessera keys rotate)."`
+	KeyRotation     time.Duration `name:"key-rotation" env:"TESSERA_KEY_ROTATION" default:"720h" help:"Make a new signing key this often; the old one verifies (and stays in the JWKS) until its tokens expire. 0 disables scheduled rotation."`
 }
 
 // Validate checks the settings that kong's types and enums cannot.
@@ -88,7 +103,18 @@ func (g *Global) Validate() error {
 	if g.Data == "" {
 		return errors.New("--data must not be empty")
 	}
+	if g.SecretKey != "" {
+		if _, err := parseSecretKey(g.SecretKey); err != nil {
+			return fmt.Errorf("--secret-key (TESSERA_SECRET_KEY): %w", err)
+		}
+	}
 	return nil
+}
+
+// StoreKind is the scheme of the effective --store: "sqlite", "postgres", …
+func (g *Global) StoreKind() string {
+	kind, _, _ := strings.Cut(g.StoreURL(), ":")
+	return kind
 }
 
 // StoreURL is the effective --store: sqlite:<data>/tessera.db when unset.
@@ -158,7 +184,106 @@ func (s *Server) Validate() error {
 	if _, err := s.Proxies(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q is not HOST:PORT (e.g. 127.0.0.1:8080 or :8080)", s.Addr))
+	} else if err := checkIssuer(s.EffectiveIssuer()); err != nil {
+		errs = append(errs, err)
+	}
+	if len(s.Audience) > 512 || strings.ContainsAny(s.Audience, " \t\r\n") {
+		errs = append(errs, errors.New("--audience must be one URI or name of at most 512 characters, without spaces"))
+	}
+	positive("access-ttl", s.AccessTTL)
+	positive("refresh-idle", s.RefreshIdle)
+	positive("refresh-absolute", s.RefreshAbsolute)
+	if s.AccessTTL > 24*time.Hour {
+		errs = append(errs, errors.New("--access-ttl must be at most 24h: a JWT cannot be revoked before it expires; keep it short and let refresh tokens last"))
+	}
+	if s.RefreshGrace < 0 || s.RefreshGrace > time.Minute {
+		errs = append(errs, errors.New("--refresh-grace must be 0 to 1m"))
+	}
+	if _, err := accesstoken.ParseAlg(s.SigningAlg); err != nil {
+		errs = append(errs, fmt.Errorf("--signing-alg must be EdDSA, ES256 or RS256, not %q", s.SigningAlg))
+	}
+	if s.KeyRotation != 0 && (s.KeyRotation < time.Hour || s.KeyRotation < s.AccessTTL) {
+		errs = append(errs, errors.New("--key-rotation must be 0 (no scheduled rotation) or at least 1h and at least --access-ttl: every retired key stays published until its tokens expire"))
+	}
 	return errors.Join(errs...)
+}
+
+// EffectiveIssuer is --issuer, or when unset the default derived from --addr:
+// http://HOST:PORT, with 127.0.0.1 for an unspecified host (empty, 0.0.0.0,
+// ::), since the wildcard is no address a client can use. serve derives it
+// from the address it actually listens on, so that port 0 gives the real port.
+func (s *Server) EffectiveIssuer() string {
+	if s.Issuer != "" {
+		return s.Issuer
+	}
+	return issuerForAddr(s.Addr)
+}
+
+// issuerForAddr is the default issuer for a listening address.
+func issuerForAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.Unmap().IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// EffectiveAudience is --audience, or the issuer when unset.
+func (s *Server) EffectiveAudience() string {
+	if s.Audience != "" {
+		return s.Audience
+	}
+	return s.EffectiveIssuer()
+}
+
+// checkIssuer requires an absolute http(s) URL with a host and without
+// credentials, query or fragment (RFC 8414 §2).
+func checkIssuer(iss string) error {
+	u, err := url.Parse(iss)
+	switch {
+	case err != nil || !u.IsAbs() || u.Opaque != "":
+		return fmt.Errorf("--issuer %q must be an absolute URL such as https://auth.example.com", iss)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("--issuer %q must be an http or https URL", iss)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("--issuer %q has no host", iss)
+	case u.User != nil:
+		return fmt.Errorf("--issuer must not contain credentials")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(iss, "#"):
+		return fmt.Errorf("--issuer %q must not have a query or fragment (RFC 8414)", iss)
+	case strings.ContainsAny(iss, " \t\r\n"):
+		return fmt.Errorf("--issuer %q must not contain spaces", iss)
+	}
+	return nil
+}
+
+// TokenConfig returns the token settings for the auth service, with kek as
+// the key-encryption secret.
+func (s *Server) TokenConfig(kek []byte) auth.TokenConfig {
+	alg, _ := accesstoken.ParseAlg(s.SigningAlg) // checked by Validate
+	grace, rotation := s.RefreshGrace, s.KeyRotation
+	if grace == 0 {
+		grace = -1 // auth reads 0 as "default"; here 0 means no grace
+	}
+	if rotation == 0 {
+		rotation = -1 // likewise: 0 means never
+	}
+	return auth.TokenConfig{
+		Issuer:          s.EffectiveIssuer(),
+		Audience:        s.EffectiveAudience(),
+		AccessTTL:       s.AccessTTL,
+		RefreshIdle:     s.RefreshIdle,
+		RefreshAbsolute: s.RefreshAbsolute,
+		RefreshGrace:    grace,
+		Alg:             alg,
+		KeyRotation:     rotation,
+		KEK:             kek,
+	}
 }
 
 // Proxies parses --trusted-proxies; a bare address is a one-address prefix.
@@ -182,8 +307,9 @@ func (s *Server) Proxies() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// AuthConfig returns the auth service's configuration.
-func (s *Server) AuthConfig(log *slog.Logger) auth.Config {
+// AuthConfig returns the auth service's configuration, with kek as the
+// key-encryption secret of the signing keys.
+func (s *Server) AuthConfig(log *slog.Logger, kek []byte) auth.Config {
 	cache := s.SessionCache
 	if cache == 0 {
 		cache = -1 // auth reads 0 as "default"; here 0 means off
@@ -197,6 +323,7 @@ func (s *Server) AuthConfig(log *slog.Logger) auth.Config {
 		AccountEvery:    s.LoginAccountEvery,
 		IPBurst:         s.LoginIPBurst,
 		IPEvery:         s.LoginIPEvery,
+		Tokens:          s.TokenConfig(kek),
 		Logger:          log,
 	}
 }
@@ -312,7 +439,7 @@ type setting struct {
 	Default string
 	Help    string
 	Scope   string // which commands read it
-	Secret  string // "" or "url"
+	Secret  string // "", "url" (credentials inside) or "value" (secret as a whole)
 	NoFile  bool   // not a config-file key
 	Value   reflect.Value
 }
@@ -353,7 +480,10 @@ func (s setting) display() any {
 		}
 		return v
 	case string:
-		if s.Secret != "" {
+		switch {
+		case s.Secret == "value" && v != "":
+			return "REDACTED"
+		case s.Secret != "":
 			return redact(v)
 		}
 		return v
@@ -368,6 +498,8 @@ func (s setting) display() any {
 func (c *Config) effective() []setting {
 	eff := *c
 	eff.Store = eff.StoreURL()
+	eff.Issuer = eff.EffectiveIssuer()
+	eff.Audience = eff.EffectiveAudience()
 	all := settings(&eff)
 	out := all[:0]
 	for _, s := range all {

@@ -179,6 +179,12 @@ func configTable() string {
 		switch {
 		case s.Name == "store":
 			def = "sqlite:<data>/tessera.db"
+		case s.Name == "secret-key":
+			def = "<data>/secret.key"
+		case s.Name == "issuer":
+			def = "http://<addr>"
+		case s.Name == "audience":
+			def = "<issuer>"
 		case s.Value.Kind() == reflect.Bool && def == "":
 			def = "false"
 		}

@@ -1,5 +1,7 @@
 // Command tessera is the Tessera authentication server and its admin tool:
-// serve runs the HTTP API, user manages accounts, migrate manages the schema.
+// serve runs the HTTP API, user manages accounts, client the OAuth clients,
+// keys the token signing keys, token inspect decodes and verifies a token,
+// migrate manages the schema.
 //
 // The wiring lives here and only here: main parses flags, environment and
 // config file into a Config (config.go); Main (serve.go) opens the store and
@@ -37,6 +39,9 @@ type CLI struct {
 	Serve    serveCmd    `cmd:"" help:"Run the HTTP server."`
 	Migrate  migrateCmd  `cmd:"" help:"Create or upgrade the database schema, then print its version."`
 	User     userCmd     `cmd:"" help:"Manage users: add, list, disable, enable, set-roles, passwd."`
+	Client   clientCmd   `cmd:"" help:"Manage OAuth clients: add, list, remove."`
+	Keys     keysCmd     `cmd:"" help:"Manage the keys that sign access tokens: list, rotate."`
+	Token    tokenCmd    `cmd:"" help:"Inspect an access token: decode it and verify it against the store's keys."`
 	Settings settingsCmd `cmd:"" name:"config" help:"Print the effective configuration as JSON (secrets redacted)."`
 	Version  versionCmd  `cmd:"" help:"Print the version, the Go version and the VCS revision."`
 }

@@ -19,6 +19,7 @@ const (
 	shutdownTimeout = 10 * time.Second // in-flight requests get this long after SIGTERM
 	purgeEvery      = 10 * time.Minute // how often long-dead sessions are deleted
 	purgeAfter      = 24 * time.Hour   // ended sessions are kept this long (for the device list and audits)
+	keysEvery       = time.Minute      // how often the signing keys are rotated when due and pruned
 )
 
 // Main is a running server: the store, the auth service, the HTTP API and the
@@ -47,11 +48,12 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 	return &Main{Config: cfg, Log: log, served: make(chan error, 1)}
 }
 
-// Run opens and migrates the store, starts listening and serving, and starts
-// the background jobs: following the events log (changes made by the CLI or
-// other nodes reach this node's cache within --events-poll) and deleting
-// long-dead sessions. It returns once the server accepts connections; Close
-// stops it. ctx bounds only the start-up.
+// Run opens and migrates the store, loads the signing keys (creating the
+// first one), starts listening and serving, and starts the background jobs:
+// following the events log (changes made by the CLI or other nodes reach this
+// node within --events-poll), deleting long-dead sessions, and rotating and
+// dropping signing keys. It returns once the server accepts connections;
+// Close stops it. ctx bounds only the start-up.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := &m.Config
 	if err := cfg.Validate(); err != nil {
@@ -63,7 +65,31 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Store = st
-	m.Auth = auth.NewService(st, cfg.Hasher(), cfg.AuthConfig(m.Log))
+	sk, err := loadSecretKey(&cfg.Global, cfg.StoreKind(), m.Log)
+	if err != nil {
+		return err
+	}
+	// The follower starts after the last event that exists before anything
+	// is served: a change made (by the CLI, another node) from here on is
+	// applied, even one made before the follower's goroutine runs.
+	m.followFrom, err = st.LastEventSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the events log: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	if cfg.Issuer == "" {
+		// The default issuer names the address actually bound: with port 0,
+		// the real port.
+		cfg.Issuer = issuerForAddr(ln.Addr().String())
+	}
+	m.Auth = auth.NewService(st, cfg.Hasher(), cfg.AuthConfig(m.Log, sk.KEK))
+	if err := m.Auth.LoadKeys(ctx); err != nil {
+		ln.Close()
+		return sk.explain(err)
+	}
 	m.API = httpapi.New(m.Auth, httpapi.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log})
 	m.HTTP = &http.Server{
 		Handler:           m.API,
@@ -76,25 +102,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Log.Info("configuration", cfg.LogAttrs()...)
 
-	if m.followFrom, err = st.LastEventSeq(ctx); err != nil {
-		return fmt.Errorf("reading the events log: %w", err)
-	}
 	jobs, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
 	m.jobs.Go(func() { m.follow(jobs) })
 	m.jobs.Go(func() { m.purge(jobs) })
+	m.jobs.Go(func() { m.maintainKeys(jobs) })
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
-	}
 	m.listener = ln
 	go func() {
 		if err := m.HTTP.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			m.served <- err
 		}
 	}()
-	m.Log.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String())
+	m.Log.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String(), "issuer", cfg.Issuer)
 	return nil
 }
 
@@ -165,6 +185,25 @@ func (m *Main) purge(ctx context.Context) {
 			m.Log.Warn("deleting old sessions", "err", err)
 		case n > 0:
 			m.Log.Info("deleted old sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// maintainKeys rotates the signing key when --key-rotation says it is due
+// and drops keys that no unexpired token can need, now and every keysEvery.
+// Several nodes may do it at once: the store lets one rotation win, and the
+// others load the new key from the events log.
+func (m *Main) maintainKeys(ctx context.Context) {
+	t := time.NewTicker(keysEvery)
+	defer t.Stop()
+	for {
+		if err := m.Auth.MaintainKeys(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn("maintaining signing keys", "err", err)
 		}
 		select {
 		case <-ctx.Done():
