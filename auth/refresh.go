@@ -42,6 +42,12 @@ func deriveRefreshKey(kek []byte) []byte {
 // rotated, after the grace window, is theft: the whole session is revoked and
 // refresh.reuse_detected is appended.
 func (s *Service) Refresh(ctx context.Context, c *OAuthClient, presented string, cl Client) (*TokenSet, error) {
+	ts, err := s.refresh(ctx, c, presented, cl)
+	s.cfg.Recorder.Refresh(refreshResult(err))
+	return ts, err
+}
+
+func (s *Service) refresh(ctx context.Context, c *OAuthClient, presented string, cl Client) (*TokenSet, error) {
 	tok, err := secret.Parse(presented)
 	if err != nil {
 		return nil, errInvalidGrant
@@ -124,11 +130,14 @@ func (s *Service) reuseDetected(ctx context.Context, rt *RefreshToken) error {
 		{Type: EventRefreshReuse, At: now, UserID: sess.UserID, SessionID: sess.ID, Data: map[string]string{"client_id": rt.ClientID, "family": rt.FamilyID}},
 		{Type: EventSessionRevoked, At: now, UserID: sess.UserID, SessionID: sess.ID, Data: map[string]string{"cause": CauseReuse}},
 	}
-	if _, err := s.store.RevokeSessions(ctx, []string{sess.ID}, now, CauseReuse, evs...); err != nil {
+	ended, err := s.store.RevokeSessions(ctx, []string{sess.ID}, now, CauseReuse, evs...)
+	if err != nil {
 		return fmt.Errorf("revoking session after refresh-token reuse: %w", err)
 	}
 	s.cache.dropSession(sess.ID)
 	s.wake()
+	s.cfg.Recorder.ReuseDetected()
+	s.cfg.Recorder.Revoked(CauseReuse, len(ended))
 	s.log.Warn("refresh token reuse: session revoked", "sid", sess.ID, "user", sess.UserID, "client_id", rt.ClientID)
 	return errInvalidGrant
 }

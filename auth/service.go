@@ -37,6 +37,9 @@ type Config struct {
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+	// Recorder receives counts and latencies (see metrics.go); nil records
+	// nothing.
+	Recorder Recorder
 }
 
 func (c *Config) setDefaults() {
@@ -64,6 +67,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Recorder == nil {
+		c.Recorder = nopRecorder{}
 	}
 	c.Tokens.setDefaults()
 }
@@ -144,6 +150,12 @@ type Login struct {
 // passwords fail alike, after the same argon2id work. Failures are throttled
 // per account and per client IP (CodeThrottled with RetryAfter).
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*Login, error) {
+	l, err := s.login(ctx, req)
+	s.cfg.Recorder.Login(LoginResult(err))
+	return l, err
+}
+
+func (s *Service) login(ctx context.Context, req LoginRequest) (*Login, error) {
 	email, err := NormalizeEmail(req.Email)
 	if err != nil {
 		return nil, err
@@ -434,13 +446,15 @@ func (s *Service) revoke(ctx context.Context, ids []string, userID, cause string
 	for i, id := range ids {
 		evs[i] = Event{Type: EventSessionRevoked, At: now, UserID: userID, SessionID: id, Data: map[string]string{"cause": cause}}
 	}
-	if _, err := s.store.RevokeSessions(ctx, ids, now, cause, evs...); err != nil {
+	ended, err := s.store.RevokeSessions(ctx, ids, now, cause, evs...)
+	if err != nil {
 		return fmt.Errorf("revoking sessions: %w", err)
 	}
 	for _, id := range ids {
 		s.cache.dropSession(id)
 	}
 	s.wake()
+	s.cfg.Recorder.Revoked(cause, len(ended))
 	return nil
 }
 

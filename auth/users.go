@@ -220,5 +220,8 @@ func (s *Service) updateUser(ctx context.Context, userID string, change func(*Us
 		s.cache.dropSession(id)
 	}
 	s.wake()
+	if len(ended) > 0 {
+		s.cfg.Recorder.Revoked(CauseInvalidated, len(ended))
+	}
 	return &nu, nil
 }

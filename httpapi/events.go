@@ -175,6 +175,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	// A heartbeat marks the end of the replay: the subscriber knows it holds
+	// every revocation up to now without waiting for the first tick.
+	if !send(0, "heartbeat", map[string]any{"latest_seq": sent}) {
+		return
+	}
 	beat := time.NewTicker(HeartbeatInterval)
 	defer beat.Stop()
 	for {
@@ -222,12 +227,7 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var p *auth.Principal
-	if cred.jwt != "" {
-		p, _, err = s.auth.AuthenticateAccess(r.Context(), cred.jwt, s.client(r))
-	} else {
-		p, err = s.auth.Authenticate(r.Context(), cred.session, s.client(r))
-	}
+	p, err := s.check(r, cred)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

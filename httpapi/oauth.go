@@ -17,13 +17,13 @@ import (
 // authenticate clients only; cookies are never read here.
 
 func (s *Server) oauthRoutes() {
-	s.mux.HandleFunc("POST /oauth2/token", s.handleToken)
-	s.mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
-	s.mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
-	s.mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
-	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
-	s.mux.HandleFunc("POST /v1/session/token", s.handleSessionToken)
+	s.handle("POST /oauth2/token", s.handleToken)
+	s.handle("POST /oauth2/introspect", s.handleIntrospect)
+	s.handle("POST /oauth2/revoke", s.handleRevoke)
+	s.handle("GET /.well-known/jwks.json", s.handleJWKS)
+	s.handle("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	s.handle("GET /.well-known/openid-configuration", s.handleMetadata)
+	s.handle("POST /v1/session/token", s.handleSessionToken)
 }
 
 // oauthError answers per RFC 6749 §5.2: {"error", "error_description"}.

@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-auth/tessera/admin"
 	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/metrics"
 )
 
 // Config tunes the HTTP layer. Zero values are the defaults.
@@ -31,6 +34,12 @@ type Config struct {
 	// taking the client IP (used for throttling and the device list).
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
+	// Metrics, when set, is served at GET /metrics and counts every request
+	// by route and status. Give the same value to auth.Config.Recorder.
+	Metrics *metrics.Metrics
+	// Webhooks is the webhook service behind /admin/v1/webhooks (a
+	// *webhook.Service); nil answers those routes 404.
+	Webhooks admin.Webhooks
 }
 
 // Server serves the HTTP API.
@@ -42,6 +51,12 @@ type Server struct {
 	cop      *http.CrossOriginProtection
 	cookie   string
 	draining atomic.Bool
+
+	admin    *admin.Local
+	rec      auth.Recorder
+	patterns []string                  // every route registered, in order (see Routes)
+	observe  map[string]*metrics.Route // by pattern; read-only once serving
+	noRoute  *metrics.Route
 }
 
 // CookieName is the session cookie's name; InsecureCookie uses
@@ -56,7 +71,11 @@ func New(svc *auth.Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, auth: svc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), cookie: CookieName}
+	s := &Server{cfg: cfg, auth: svc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), cookie: CookieName,
+		admin: admin.NewLocal(svc, cfg.Webhooks), rec: svc.Recorder(), observe: map[string]*metrics.Route{}}
+	if cfg.Metrics != nil {
+		s.noRoute = cfg.Metrics.Route("unmatched")
+	}
 	if cfg.InsecureCookie {
 		s.cookie = InsecureCookieName
 	}
@@ -68,25 +87,48 @@ func New(svc *auth.Service, cfg Config) *Server {
 }
 
 // Handle registers an extra route on the server's mux (the web pages and
-// later features mount here), behind the same middleware.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// later features mount here), behind the same middleware. Call it before
+// serving: the route table is not locked.
+func (s *Server) Handle(pattern string, h http.Handler) { s.register(pattern, h) }
+
+// handle registers one of the API's own routes.
+func (s *Server) handle(pattern string, fn http.HandlerFunc) { s.register(pattern, fn) }
+
+// register adds a route to the mux and to the registry that Routes, the
+// OpenAPI test and the per-route metrics read.
+func (s *Server) register(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+	if s.cfg.Metrics != nil {
+		s.observe[pattern] = s.cfg.Metrics.Route(pattern)
+	}
+}
+
+// Routes returns the pattern of every route registered ("GET /v1/session"),
+// in registration order, without the catch-all that answers 404 and 405.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // SetDraining makes /readyz answer 503, so that load balancers stop sending
 // traffic before shutdown.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /v1/login", s.handleLogin)
-	s.mux.HandleFunc("POST /v1/logout", s.handleLogout)
-	s.mux.HandleFunc("GET /v1/session", s.handleSession)
-	s.mux.HandleFunc("GET /v1/sessions", s.handleSessions)
-	s.mux.HandleFunc("DELETE /v1/sessions/{sid}", s.handleRevokeSession)
-	s.mux.HandleFunc("DELETE /v1/sessions", s.handleRevokeOthers)
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.handle("POST /v1/login", s.handleLogin)
+	s.handle("POST /v1/logout", s.handleLogout)
+	s.handle("GET /v1/session", s.handleSession)
+	s.handle("GET /v1/sessions", s.handleSessions)
+	s.handle("DELETE /v1/sessions/{sid}", s.handleRevokeSession)
+	s.handle("DELETE /v1/sessions", s.handleRevokeOthers)
+	s.handle("GET /healthz", s.handleHealth)
+	s.handle("GET /readyz", s.handleReady)
 	s.oauthRoutes()
-	s.mux.HandleFunc("GET /v1/events", s.handleEvents)
-	s.mux.HandleFunc("GET /v1/authz", s.handleAuthz)
+	s.handle("GET /v1/events", s.handleEvents)
+	s.handle("GET /v1/authz", s.handleAuthz)
+	s.adminRoutes()
+	s.handle("GET /openapi.json", s.handleOpenAPI)
+	if s.cfg.Metrics != nil {
+		s.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	}
 	s.mux.HandleFunc("/", s.handleNoRoute)
 }
 
@@ -147,9 +189,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(sw, r, auth.Errorf(auth.CodeInternal, "internal error"))
 			}
 		}
+		d := time.Since(start)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.String("ip", s.clientIP(r)))
+			slog.Int("status", sw.status), slog.Duration("duration", d), slog.String("ip", s.clientIP(r)))
+		if s.cfg.Metrics != nil {
+			// The mux set r.Pattern to the route that matched.
+			o := s.observe[r.Pattern]
+			if o == nil {
+				o = s.noRoute
+			}
+			o.Observe(sw.status, d)
+		}
 	}()
 	s.mux.ServeHTTP(sw, r)
 }

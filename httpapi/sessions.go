@@ -69,12 +69,29 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, credential, err
 			return nil, cred, auth.Errorf(auth.CodeCrossOrigin, "cross-origin request refused")
 		}
 	}
-	if cred.jwt != "" {
-		p, _, err := s.auth.AuthenticateAccess(r.Context(), cred.jwt, s.client(r))
-		return p, cred, err
-	}
-	p, err := s.auth.Authenticate(r.Context(), cred.session, s.client(r))
+	p, err := s.check(r, cred)
 	return p, cred, err
+}
+
+// check is the session check of cred, reported to the recorder by kind and
+// result with its duration.
+func (s *Server) check(r *http.Request, cred credential) (*auth.Principal, error) {
+	start := time.Now()
+	var p *auth.Principal
+	var err error
+	kind := auth.CheckCookie
+	switch {
+	case cred.jwt != "":
+		kind = auth.CheckJWT
+		p, _, err = s.auth.AuthenticateAccess(r.Context(), cred.jwt, s.client(r))
+	case !cred.fromCookie:
+		kind = auth.CheckBearerSession
+		fallthrough
+	default:
+		p, err = s.auth.Authenticate(r.Context(), cred.session, s.client(r))
+	}
+	s.rec.SessionCheck(kind, auth.CheckResult(err), time.Since(start))
+	return p, err
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, tok secret.Token, expires time.Time) {
