@@ -20,7 +20,7 @@ func (c *migrateCmd) Run(a *app) error {
 	if err := a.global.Validate(); err != nil {
 		return err
 	}
-	st, err := openStore(a.ctx, a.global, false)
+	st, err := openStore(a.ctx, a.global, a.log, false)
 	if err != nil {
 		return err
 	}

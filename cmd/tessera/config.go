@@ -50,13 +50,16 @@ type Config struct {
 type Global struct {
 	ConfigFile configFile `name:"config" env:"TESSERA_CONFIG" placeholder:"FILE" file:"-" help:"JSON file of settings; its keys are the flag names, e.g. {\"addr\": \"0.0.0.0:8080\"}."`
 	Data       string     `name:"data" env:"TESSERA_DATA" default:"./tessera-data" placeholder:"DIR" help:"Data folder (database, generated secrets); created with mode 0700."`
-	Store      string     `name:"store" env:"TESSERA_STORE" placeholder:"URL" secret:"url" help:"Where users and sessions live: sqlite:PATH. Default: sqlite:<data>/tessera.db."`
+	Store      string     `name:"store" env:"TESSERA_STORE" placeholder:"URL" secret:"url" help:"Where users and sessions live: sqlite:PATH; or, for a database that several nodes share, postgres://USER@HOST:5432/DB?sslmode=verify-full (also postgresql://; the password in the URL or in PGPASSWORD). Default: sqlite:<data>/tessera.db."`
 	// SQLiteSynchronous is SQLite's synchronous pragma for the store.
 	SQLiteSynchronous string `name:"sqlite-synchronous" env:"TESSERA_SQLITE_SYNCHRONOUS" default:"FULL" enum:"FULL,NORMAL" help:"SQLite durability: FULL (a commit survives power loss) or NORMAL (survives a crash of the process; faster writes)."`
-	LogFormat         string `name:"log-format" env:"TESSERA_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
-	LogLevel          string `name:"log-level" env:"TESSERA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Least severe log level written: debug, info, warn or error."`
+	// PGMaxConns and PGMinConns size a PostgreSQL store's connection pool.
+	PGMaxConns int    `name:"pg-max-conns" env:"TESSERA_PG_MAX_CONNS" default:"10" placeholder:"N" help:"PostgreSQL: connections this process keeps at most in its pool (serve uses one more to LISTEN). Every node has its own pool: keep nodes × this below the server's max_connections."`
+	PGMinConns int    `name:"pg-min-conns" env:"TESSERA_PG_MIN_CONNS" default:"0" placeholder:"N" help:"PostgreSQL: connections kept open while idle."`
+	LogFormat  string `name:"log-format" env:"TESSERA_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	LogLevel   string `name:"log-level" env:"TESSERA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Least severe log level written: debug, info, warn or error."`
 	// SecretKey is the key-encryption secret; see loadSecretKey.
-	SecretKey string `name:"secret-key" env:"TESSERA_SECRET_KEY" placeholder:"BASE64" secret:"value" help:"The 32-byte key-encryption secret (standard base64, e.g. from openssl rand -base64 32) that seals the signing keys at rest. Prefer the variable or the config file to the flag. Default with SQLite: <data>/secret.key, generated on first use with mode 0600."`
+	SecretKey string `name:"secret-key" env:"TESSERA_SECRET_KEY" placeholder:"BASE64" secret:"value" help:"The 32-byte key-encryption secret (standard base64, e.g. from head -c32 /dev/urandom | base64) that seals the signing keys and webhook secrets at rest. Prefer the variable or the config file to the flag. Required with PostgreSQL, the same on every node. Default with SQLite: <data>/secret.key, generated on first use with mode 0600."`
 }
 
 // Hashing settings tune argon2id, for the commands that hash passwords.
@@ -103,17 +106,29 @@ func (g *Global) Validate() error {
 	if g.Data == "" {
 		return errors.New("--data must not be empty")
 	}
+	var errs []error
 	if g.SecretKey != "" {
 		if _, err := parseSecretKey(g.SecretKey); err != nil {
-			return fmt.Errorf("--secret-key (TESSERA_SECRET_KEY): %w", err)
+			errs = append(errs, fmt.Errorf("--secret-key (TESSERA_SECRET_KEY): %w", err))
 		}
 	}
-	return nil
+	if g.PGMaxConns < 1 || g.PGMaxConns > 10000 {
+		errs = append(errs, errors.New("--pg-max-conns must be 1 to 10000"))
+	}
+	if g.PGMinConns < 0 || g.PGMinConns > g.PGMaxConns {
+		errs = append(errs, errors.New("--pg-min-conns must be 0 to --pg-max-conns"))
+	}
+	return errors.Join(errs...)
 }
 
-// StoreKind is the scheme of the effective --store: "sqlite", "postgres", …
+// StoreKind is the kind of the effective --store: "sqlite", "postgres"
+// (for postgres:// and postgresql:// URLs), or the scheme of another URL.
 func (g *Global) StoreKind() string {
 	kind, _, _ := strings.Cut(g.StoreURL(), ":")
+	kind = strings.ToLower(kind)
+	if kind == "postgresql" {
+		return "postgres"
+	}
 	return kind
 }
 

@@ -180,7 +180,7 @@ func configTable() string {
 		case s.Name == "store":
 			def = "sqlite:<data>/tessera.db"
 		case s.Name == "secret-key":
-			def = "<data>/secret.key"
+			def = "<data>/secret.key (SQLite)"
 		case s.Name == "issuer":
 			def = "http://<addr>"
 		case s.Name == "audience":

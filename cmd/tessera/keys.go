@@ -20,7 +20,7 @@ func (a *app) tokenService(srv *Server, loadKeys bool) (svc *auth.Service, hasKe
 	if err := errors.Join(a.global.Validate(), srv.Validate()); err != nil {
 		return nil, false, nil, err
 	}
-	st, err := openStore(a.ctx, a.global, true)
+	st, sk, err := openStoreAndSecret(a.ctx, a.global, a.log, true)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -29,10 +29,6 @@ func (a *app) tokenService(srv *Server, loadKeys bool) (svc *auth.Service, hasKe
 			st.Close()
 		}
 	}()
-	sk, err := loadSecretKey(a.global, a.global.StoreKind(), a.log)
-	if err != nil {
-		return nil, false, nil, err
-	}
 	stored, err := st.SigningKeys(a.ctx)
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("reading the signing keys: %w", err)
@@ -65,7 +61,7 @@ func (c *keysListCmd) Help() string {
 retired key stays published in /.well-known/jwks.json (and verifies) until
 every token it signed has expired (--access-ttl plus a minute of clock
 leeway); the server then drops it. Reading the keys needs the key-encryption
-secret (TESSERA_SECRET_KEY, or <data>/secret.key).
+secret (TESSERA_SECRET_KEY, or <data>/secret.key with SQLite).
 
 Examples:
 

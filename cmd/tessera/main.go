@@ -1,7 +1,8 @@
 // Command tessera is the Tessera authentication server and its admin tool:
 // serve runs the HTTP API, user manages accounts, client the OAuth clients,
 // keys the token signing keys, token inspect decodes and verifies a token,
-// migrate manages the schema.
+// webhook the endpoints that events are pushed to, migrate manages the
+// schema. The store is embedded SQLite or, for several nodes, PostgreSQL.
 //
 // The wiring lives here and only here: main parses flags, environment and
 // config file into a Config (config.go); Main (serve.go) opens the store and
@@ -42,6 +43,7 @@ type CLI struct {
 	Client   clientCmd   `cmd:"" help:"Manage OAuth clients: add, list, remove."`
 	Keys     keysCmd     `cmd:"" help:"Manage the keys that sign access tokens: list, rotate."`
 	Token    tokenCmd    `cmd:"" help:"Inspect an access token: decode it and verify it against the store's keys."`
+	Webhook  webhookCmd  `cmd:"" help:"Manage webhooks: add, list, remove, deliveries."`
 	Settings settingsCmd `cmd:"" name:"config" help:"Print the effective configuration as JSON (secrets redacted)."`
 	Version  versionCmd  `cmd:"" help:"Print the version, the Go version and the VCS revision."`
 }

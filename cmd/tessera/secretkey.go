@@ -46,10 +46,10 @@ func (sk *secretKey) explain(err error) error {
 // at rest: --secret-key (TESSERA_SECRET_KEY) when given; otherwise, for the
 // embedded SQLite store, <data>/secret.key, generated there on first use.
 //
-// storeKind is the scheme of --store. Every kind other than sqlite needs the
+// storeKind is Global.StoreKind. Every kind other than sqlite needs the
 // secret given explicitly: a shared database is used by several nodes, which
-// must share the secret, so none of them may invent one. (This is the hook
-// for PostgreSQL.)
+// must share the secret, so none of them may invent one that the others
+// cannot read.
 func loadSecretKey(g *Global, storeKind string, log *slog.Logger) (*secretKey, error) {
 	const flag = "--secret-key (TESSERA_SECRET_KEY)"
 	if g.SecretKey != "" {
@@ -71,7 +71,11 @@ func loadSecretKey(g *Global, storeKind string, log *slog.Logger) (*secretKey, e
 		}
 		return &secretKey{KEK: kek, Source: path, Generated: created}, nil
 	}
-	return nil, fmt.Errorf("%s is required with a %s store: every node must use the same secret; generate one with: openssl rand -base64 32", flag, storeKind)
+	kind := storeKind
+	if kind == "postgres" {
+		kind = "PostgreSQL"
+	}
+	return nil, fmt.Errorf("%s is required with a %s store: generate one with `head -c32 /dev/urandom | base64` and give every node the same", flag, kind)
 }
 
 // parseSecretKey decodes a key-encryption secret: 32 bytes in standard

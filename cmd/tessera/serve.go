@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/httpapi"
+	"github.com/tessera-auth/tessera/webhook"
 )
 
 // Timeouts of the HTTP server and of the jobs around it.
@@ -20,6 +22,11 @@ const (
 	purgeEvery      = 10 * time.Minute // how often long-dead sessions are deleted
 	purgeAfter      = 24 * time.Hour   // ended sessions are kept this long (for the device list and audits)
 	keysEvery       = time.Minute      // how often the signing keys are rotated when due and pruned
+
+	// With a shared store: how often the notification connection's state is
+	// checked, and how often the events log is read while it is down.
+	watchEvery = 20 * time.Millisecond
+	fastPoll   = 100 * time.Millisecond
 )
 
 // Main is a running server: the store, the auth service, the HTTP API and the
@@ -29,10 +36,12 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	Store Store
-	Auth  *auth.Service
-	API   *httpapi.Server
-	HTTP  *http.Server
+	Store     Store
+	Auth      *auth.Service
+	Webhooks  *webhook.Service   // registers webhooks (the admin API)
+	Deliverer *webhook.Deliverer // sends their events
+	API       *httpapi.Server
+	HTTP      *http.Server
 
 	listener   net.Listener
 	followFrom int64      // the events log's end before serving: Follow starts after it
@@ -41,6 +50,12 @@ type Main struct {
 	jobs       sync.WaitGroup
 	closeOnce  sync.Once
 	closeErr   error
+
+	// cacheTrusted is false while this node may be missing other nodes'
+	// changes: a shared store's notification connection is down, or back
+	// but the follower has not yet read the events log up to where it
+	// stood at the reconnect. Always true with SQLite. See watchNotifications.
+	cacheTrusted atomic.Bool
 }
 
 // NewMain returns a server with the given settings, logging to log.
@@ -51,24 +66,22 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 // Run opens and migrates the store, loads the signing keys (creating the
 // first one), starts listening and serving, and starts the background jobs:
 // following the events log (changes made by the CLI or other nodes reach this
-// node within --events-poll), deleting long-dead sessions, and rotating and
-// dropping signing keys. It returns once the server accepts connections;
-// Close stops it. ctx bounds only the start-up.
+// node within --events-poll), with a PostgreSQL store listening for other
+// nodes' changes (which then arrive in milliseconds), delivering webhooks,
+// deleting long-dead sessions, and rotating and dropping signing keys. It
+// returns once the server accepts connections; Close stops it. ctx bounds
+// only the start-up.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := &m.Config
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	proxies, _ := cfg.Proxies() // checked by Validate
-	st, err := openStore(ctx, &cfg.Global, true)
+	st, sk, err := openStoreAndSecret(ctx, &cfg.Global, m.Log, true)
 	if err != nil {
 		return err
 	}
 	m.Store = st
-	sk, err := loadSecretKey(&cfg.Global, cfg.StoreKind(), m.Log)
-	if err != nil {
-		return err
-	}
 	// The follower starts after the last event that exists before anything
 	// is served: a change made (by the CLI, another node) from here on is
 	// applied, even one made before the follower's goroutine runs.
@@ -90,7 +103,19 @@ func (m *Main) Run(ctx context.Context) error {
 		ln.Close()
 		return sk.explain(err)
 	}
-	m.API = httpapi.New(m.Auth, httpapi.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log})
+	m.Webhooks, err = webhook.NewService(st, sk.KEK, webhook.Config{Logger: m.Log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Every node runs a deliverer: leases in the store give each webhook to
+	// one node at a time, so an event is sent once across the cluster.
+	m.Deliverer, err = webhook.NewDeliverer(st, sk.KEK, webhook.Config{Logger: m.Log, Feed: m.Auth})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.API = httpapi.New(m.Auth, httpapi.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log, Webhooks: m.Webhooks})
 	m.HTTP = &http.Server{
 		Handler:           m.API,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -105,6 +130,14 @@ func (m *Main) Run(ctx context.Context) error {
 	jobs, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
 	m.jobs.Go(func() { m.follow(jobs) })
+	if n, ok := st.(notifier); ok {
+		m.setCacheTrusted(false) // until listening and caught up
+		m.jobs.Go(func() { m.listen(jobs, n) })
+		m.jobs.Go(func() { m.watchNotifications(jobs, n) })
+	} else {
+		m.cacheTrusted.Store(true) // every writer is a process on this machine, polled
+	}
+	m.jobs.Go(func() { m.deliver(jobs) })
 	m.jobs.Go(func() { m.purge(jobs) })
 	m.jobs.Go(func() { m.maintainKeys(jobs) })
 
@@ -170,6 +203,105 @@ func (m *Main) follow(ctx context.Context) {
 	}
 }
 
+// listen wakes the follower whenever any node appends events (PostgreSQL's
+// LISTEN/NOTIFY), so that a logout on another node reaches this node's cache
+// in milliseconds; --events-poll stays as the safety net. n reconnects by
+// itself after a loss, and wakes the follower once connected again, which
+// then reads everything appended meanwhile from the events log.
+func (m *Main) listen(ctx context.Context, n notifier) {
+	if err := n.Listen(ctx, m.Auth.Wake); err != nil && ctx.Err() == nil {
+		m.Log.Error("listening for other nodes' changes; polling the events log every --events-poll instead", "err", err)
+	}
+}
+
+// watchNotifications tracks whether this node can trust its cache (see
+// cacheTrusted). While the notification connection is down, it reads the
+// events log every fastPoll instead of every --events-poll, so that other
+// nodes' revocations still arrive within fastPoll. When the connection is
+// back, the cache is trusted again once the follower has read the log up to
+// its end as of the reconnect.
+func (m *Main) watchNotifications(ctx context.Context, n notifier) {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	var (
+		target   int64 = -1 // the Seq to catch up with, once listening again
+		lastPoll time.Time
+		lost     time.Time // when the connection was found down
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !n.Listening() {
+			if m.cacheTrusted.Load() {
+				m.setCacheTrusted(false)
+				lost = time.Now()
+				m.Log.Warn("notifications from the other nodes are down: reading the events log every "+fastPoll.String()+" until they are back", "poll", fastPoll)
+			}
+			target = -1
+			if time.Since(lastPoll) >= fastPoll && m.pingStore(ctx) {
+				// Only while the database answers: when it is down, the
+				// follower's own polling reports that.
+				m.Auth.Wake()
+				lastPoll = time.Now()
+			}
+			continue
+		}
+		if m.cacheTrusted.Load() {
+			continue
+		}
+		if target < 0 {
+			// LISTEN is up: whatever is appended from now on wakes the
+			// follower. What was appended before is in the log up to here.
+			seq, err := m.Store.LastEventSeq(ctx)
+			if err != nil {
+				continue // try again at the next tick
+			}
+			target = seq
+		}
+		if m.Auth.Followed() >= target {
+			m.setCacheTrusted(true)
+			if lost.IsZero() {
+				m.Log.Info("listening for the other nodes' changes (PostgreSQL LISTEN/NOTIFY)", "seq", target)
+			} else {
+				m.Log.Info("notifications from the other nodes are back; caught up with the events log", "seq", target, "down_for", time.Since(lost).Round(time.Millisecond))
+			}
+			target = -1
+		}
+	}
+}
+
+// setCacheTrusted records whether the session cache may be trusted. (The
+// auth service cannot yet be told to bypass its cache meanwhile; until it
+// can, watchNotifications' fast polling bounds how stale the cache gets.)
+func (m *Main) setCacheTrusted(ok bool) {
+	m.cacheTrusted.Store(ok)
+}
+
+// CacheTrusted reports whether this node is known to have applied every
+// change made elsewhere up to a few milliseconds ago (see cacheTrusted).
+func (m *Main) CacheTrusted() bool { return m.cacheTrusted.Load() }
+
+// pingStore reports whether the store answers within fastPoll.
+func (m *Main) pingStore(ctx context.Context) bool {
+	p, ok := m.Store.(interface{ Ping(context.Context) error })
+	if !ok {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, fastPoll)
+	defer cancel()
+	return p.Ping(ctx) == nil
+}
+
+// deliver runs the webhook deliverer until ctx ends.
+func (m *Main) deliver(ctx context.Context) {
+	if err := m.Deliverer.Run(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Error("delivering webhooks stopped", "err", err)
+	}
+}
+
 // purge deletes sessions that ended more than purgeAfter ago, or that have
 // been idle past --idle-timeout, now and every purgeEvery. The idle cut-off
 // is one touch interval late: the store's last-seen time may trail the one
@@ -222,7 +354,8 @@ func (c *serveCmd) Help() string {
 	return `Serves the HTTP API on --addr, with its data in --data: the database is
 created and migrated on first start. Logs go to stderr; the line
 "listening on http://ADDR" says the server is up. SIGINT or SIGTERM stops it
-gracefully (in-flight requests get 10s).
+gracefully (in-flight requests get 10s). The server also delivers the
+webhooks (tessera webhook add).
 
 Examples:
 
@@ -232,7 +365,14 @@ Examples:
 
 Behind a TLS-terminating proxy, trust its address for the client IP:
 
-    tessera serve --trusted-proxies 10.0.0.0/8`
+    tessera serve --trusted-proxies 10.0.0.0/8
+
+Several nodes behind a load balancer share one PostgreSQL database, one
+key-encryption secret and one public issuer URL (the README's "Scaling out"):
+
+    export TESSERA_STORE='postgres://tessera@db.internal:5432/tessera?sslmode=verify-full'
+    export TESSERA_SECRET_KEY=$(cat /etc/tessera/secret-key)  # the same on every node
+    tessera serve --addr 0.0.0.0:8080 --issuer https://auth.example.com`
 }
 
 func (c *serveCmd) Run(a *app) error {

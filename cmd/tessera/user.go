@@ -18,8 +18,10 @@ import (
 )
 
 // The user commands work on the store directly, also while a server runs on
-// it: SQLite's WAL and busy timeout let both write, and the server applies
-// the change within --events-poll because it follows the events log.
+// it: SQLite's WAL and busy timeout let both write (PostgreSQL needs no
+// help), and the servers apply the change within --events-poll because they
+// follow the events log (within milliseconds with PostgreSQL, which notifies
+// them).
 type userCmd struct {
 	Add      userAddCmd      `cmd:"" help:"Create a user; the password is read from stdin."`
 	List     userListCmd     `cmd:"" help:"List users."`
@@ -45,7 +47,7 @@ func (a *app) service(h *Hashing) (*auth.Service, func(), error) {
 	} else {
 		hasher = password.NewHasher(password.OWASP, 1, 1)
 	}
-	st, err := openStore(a.ctx, a.global, true)
+	st, err := openStore(a.ctx, a.global, a.log, true)
 	if err != nil {
 		return nil, nil, err
 	}
