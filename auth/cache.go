@@ -16,8 +16,9 @@ import (
 // invalidation ran in between, the value read may already be stale, so fill
 // is refused when the generation counter moved since the read began.
 type cache struct {
-	max int
-	gen atomic.Uint64
+	max    int
+	gen    atomic.Uint64
+	bypass atomic.Bool // set while this node cannot hear other nodes' changes
 
 	mu       sync.RWMutex
 	byHash   map[secret.Hash]*cachedSession
@@ -45,6 +46,9 @@ func newCache(max int) *cache {
 func (c *cache) generation() uint64 { return c.gen.Load() }
 
 func (c *cache) sessionByHash(h secret.Hash) *cachedSession {
+	if c.bypass.Load() {
+		return nil
+	}
 	c.mu.RLock()
 	e := c.byHash[h]
 	c.mu.RUnlock()
@@ -52,6 +56,9 @@ func (c *cache) sessionByHash(h secret.Hash) *cachedSession {
 }
 
 func (c *cache) sessionByID(id string) *cachedSession {
+	if c.bypass.Load() {
+		return nil
+	}
 	c.mu.RLock()
 	e := c.byID[id]
 	c.mu.RUnlock()
@@ -59,6 +66,9 @@ func (c *cache) sessionByID(id string) *cachedSession {
 }
 
 func (c *cache) user(id string) *User {
+	if c.bypass.Load() {
+		return nil
+	}
 	c.mu.RLock()
 	u := c.users[id]
 	c.mu.RUnlock()
@@ -71,7 +81,7 @@ func (c *cache) putSession(s *Session, gen uint64) *cachedSession {
 	e := &cachedSession{s: *s}
 	e.lastSeen.Store(s.LastSeenAt.UnixNano())
 	e.touched.Store(s.LastSeenAt.UnixNano())
-	if c.disabled || s.Revoked() {
+	if c.disabled || c.bypass.Load() || s.Revoked() {
 		return e
 	}
 	c.mu.Lock()
@@ -91,7 +101,7 @@ func (c *cache) putSession(s *Session, gen uint64) *cachedSession {
 }
 
 func (c *cache) putUser(u *User, gen uint64) {
-	if c.disabled {
+	if c.disabled || c.bypass.Load() {
 		return
 	}
 	c.mu.Lock()
@@ -138,6 +148,17 @@ func (c *cache) dropUser(id string) {
 	c.mu.Lock()
 	delete(c.users, id)
 	c.mu.Unlock()
+}
+
+// setEnabled turns the cache off (emptying it) or back on. Emptying bumps
+// the generation, so a fill that began before the switch is refused.
+func (c *cache) setEnabled(on bool) {
+	if on {
+		c.bypass.Store(false)
+		return
+	}
+	c.bypass.Store(true)
+	c.dropAll()
 }
 
 // dropAll empties the cache: after a gap in the events log nobody can say

@@ -149,5 +149,11 @@ func (s *Service) Follow(ctx context.Context, from int64, interval time.Duration
 // Followed returns the Seq of the last event the follower applied.
 func (s *Service) Followed() int64 { return s.followed.Load() }
 
+// SetCacheEnabled turns the session and user cache off (emptying it) or
+// back on. A node that cannot hear other nodes' changes (its notification
+// connection is down) turns it off until it has caught up with the events
+// log: it then answers from the store, slower but never stale.
+func (s *Service) SetCacheEnabled(on bool) { s.cache.setEnabled(on) }
+
 // CachedSessions returns the number of sessions in this node's cache.
 func (s *Service) CachedSessions() int { return s.cache.len() }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/httpapi"
+	"github.com/tessera-auth/tessera/metrics"
+	"github.com/tessera-auth/tessera/web"
 	"github.com/tessera-auth/tessera/webhook"
 )
 
@@ -38,6 +40,7 @@ type Main struct {
 
 	Store     Store
 	Auth      *auth.Service
+	Metrics   *metrics.Metrics   // served at /metrics
 	Webhooks  *webhook.Service   // registers webhooks (the admin API)
 	Deliverer *webhook.Deliverer // sends their events
 	API       *httpapi.Server
@@ -98,7 +101,12 @@ func (m *Main) Run(ctx context.Context) error {
 		// the real port.
 		cfg.Issuer = issuerForAddr(ln.Addr().String())
 	}
-	m.Auth = auth.NewService(st, cfg.Hasher(), cfg.AuthConfig(m.Log, sk.KEK))
+	m.Metrics = metrics.New()
+	hasher := cfg.Hasher()
+	acfg := cfg.AuthConfig(m.Log, sk.KEK)
+	acfg.Recorder = m.Metrics
+	// Store latency is timed at the service boundary.
+	m.Auth = auth.NewService(m.Metrics.WrapStore(st), hasher, acfg)
 	if err := m.Auth.LoadKeys(ctx); err != nil {
 		ln.Close()
 		return sk.explain(err)
@@ -115,7 +123,11 @@ func (m *Main) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	m.API = httpapi.New(m.Auth, httpapi.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log, Webhooks: m.Webhooks})
+	m.Metrics.ObserveService(m.Auth)
+	m.Metrics.ObserveHasher(hasher)
+	m.Metrics.ObserveWebhooks(m.Deliverer)
+	m.API = httpapi.New(m.Auth, httpapi.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log, Webhooks: m.Webhooks, Metrics: m.Metrics})
+	web.New(m.Auth, web.Config{InsecureCookie: cfg.InsecureCookie, TrustedProxies: proxies, Logger: m.Log}).Mount(m.API)
 	m.HTTP = &http.Server{
 		Handler:           m.API,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -278,6 +290,7 @@ func (m *Main) watchNotifications(ctx context.Context, n notifier) {
 // can, watchNotifications' fast polling bounds how stale the cache gets.)
 func (m *Main) setCacheTrusted(ok bool) {
 	m.cacheTrusted.Store(ok)
+	m.Auth.SetCacheEnabled(ok)
 }
 
 // CacheTrusted reports whether this node is known to have applied every
