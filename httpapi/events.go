@@ -86,6 +86,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	select {
+	case <-s.streamsClosed:
+		s.writeError(w, r, &auth.Error{Code: auth.CodeBusy, Message: "shutting down", RetryAfter: time.Second})
+		return
+	default:
+	}
 	if s.auth.Subscribers() >= MaxSubscribers {
 		s.writeError(w, r, &auth.Error{Code: auth.CodeBusy, Message: "too many event-stream subscribers", RetryAfter: 5 * time.Second})
 		return
@@ -186,6 +192,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.streamsClosed:
+			return // shutting down: the subscriber resumes elsewhere from its Last-Event-ID
 		case ev, ok := <-sub.C:
 			if !ok {
 				return // fell behind: the client resumes from the log

@@ -176,3 +176,27 @@ func TestAuthz(t *testing.T) {
 		t.Fatalf("after logout: %d", r.StatusCode)
 	}
 }
+
+func TestEventsStreamEndsAtShutdown(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.svc.Follow(ctx, 0, 50*time.Millisecond)
+	sub, _ := e.svc.CreateClient(ctx, "api", []string{auth.ScopeEvents})
+	ch, _ := e.sseStream(ctx, sub.Client.ID, sub.Secret.Reveal(), "")
+	if ev := next(t, ch, true); ev.typ != "hello" {
+		t.Fatalf("first event %+v", ev)
+	}
+	e.api.CloseStreams()
+	deadline := time.After(5 * time.Second)
+	for open := true; open; {
+		select {
+		case _, open = <-ch:
+		case <-deadline:
+			t.Fatal("stream still open after CloseStreams")
+		}
+	}
+	if _, resp := e.sseStream(ctx, sub.Client.ID, sub.Secret.Reveal(), ""); resp.StatusCode != 503 {
+		t.Fatalf("new stream while shutting down: %d", resp.StatusCode)
+	}
+}

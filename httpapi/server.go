@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,9 @@ type Server struct {
 	cookie   string
 	draining atomic.Bool
 
+	closeStreams  sync.Once
+	streamsClosed chan struct{}
+
 	admin    *admin.Local
 	rec      auth.Recorder
 	patterns []string                  // every route registered, in order (see Routes)
@@ -71,7 +75,7 @@ func New(svc *auth.Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, auth: svc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), cookie: CookieName,
+	s := &Server{cfg: cfg, auth: svc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), cookie: CookieName, streamsClosed: make(chan struct{}),
 		admin: admin.NewLocal(svc, cfg.Webhooks), rec: svc.Recorder(), observe: map[string]*metrics.Route{}}
 	if cfg.Metrics != nil {
 		s.noRoute = cfg.Metrics.Route("unmatched")
@@ -111,6 +115,14 @@ func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 // SetDraining makes /readyz answer 503, so that load balancers stop sending
 // traffic before shutdown.
 func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// CloseStreams ends every open event stream cleanly (subscribers reconnect,
+// to another node, with their Last-Event-ID) and refuses new ones. Call it
+// when shutting down, since http.Server.Shutdown would otherwise wait for
+// streams that never end on their own.
+func (s *Server) CloseStreams() {
+	s.closeStreams.Do(func() { close(s.streamsClosed) })
+}
 
 func (s *Server) routes() {
 	s.handle("POST /v1/login", s.handleLogin)
