@@ -19,9 +19,10 @@ type clientCmd struct {
 }
 
 type clientAddCmd struct {
-	Name  string   `required:"" placeholder:"NAME" help:"A name for people: what the client is (1 to 200 characters)."`
-	Scope []string `name:"scope" placeholder:"SCOPE" help:"A scope the client may request; repeat for several. Tessera's own: introspect (introspect any token), events (the revocation stream), admin."`
-	JSON  bool     `name:"json" help:"Print {\"client_id\": …, \"client_secret\": …} on one line instead of a table."`
+	Name   string   `required:"" placeholder:"NAME" help:"A name for people: what the client is (1 to 200 characters)."`
+	Scope  []string `name:"scope" placeholder:"SCOPE" help:"A scope the client may request; repeat for several. Tessera's own: introspect (introspect any token), events (the revocation stream), admin."`
+	JSON   bool     `name:"json" help:"Print {\"client_id\": …, \"client_secret\": …} on one line instead of a table."`
+	Remote `embed:""`
 }
 
 func (c *clientAddCmd) Help() string {
@@ -37,7 +38,12 @@ The client authenticates to /oauth2/token, /oauth2/introspect and
 Examples:
 
     tessera client add --name billing-worker --scope invoices:read
-    tessera client add --name api-gateway --scope introspect --json | jq -r .client_secret`
+    tessera client add --name api-gateway --scope introspect --json | jq -r .client_secret
+
+A client with the admin scope can use the admin API, and so every command
+here with --url (see tessera token admin --help):
+
+    tessera client add --name ops --scope admin --json`
 }
 
 // newClientJSON is client add --json: exactly these two members.
@@ -47,12 +53,12 @@ type newClientJSON struct {
 }
 
 func (c *clientAddCmd) Run(a *app) error {
-	svc, done, err := a.service(nil)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	nc, err := svc.CreateClient(a.ctx, c.Name, c.Scope)
+	nc, err := adm.CreateClient(a.ctx, c.Name, c.Scope)
 	if err != nil {
 		return err
 	}
@@ -77,7 +83,8 @@ func (c *clientAddCmd) Run(a *app) error {
 }
 
 type clientListCmd struct {
-	JSON bool `name:"json" help:"Print a JSON array instead of a table."`
+	JSON   bool `name:"json" help:"Print a JSON array instead of a table."`
+	Remote `embed:""`
 }
 
 // clientJSON is one client in client list --json.
@@ -89,12 +96,12 @@ type clientJSON struct {
 }
 
 func (c *clientListCmd) Run(a *app) error {
-	svc, done, err := a.service(nil)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	clients, err := svc.Clients(a.ctx)
+	clients, err := adm.Clients(a.ctx)
 	if err != nil {
 		return fmt.Errorf("listing clients: %w", err)
 	}
@@ -103,9 +110,7 @@ func (c *clientListCmd) Run(a *app) error {
 		for _, cl := range clients {
 			out = append(out, clientJSON{ID: cl.ID, Name: cl.Name, Scopes: append([]string{}, cl.Scopes...), CreatedAt: cl.CreatedAt.UTC()})
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED")
@@ -116,7 +121,8 @@ func (c *clientListCmd) Run(a *app) error {
 }
 
 type clientRemoveCmd struct {
-	ID string `arg:"" name:"id" placeholder:"CLIENT_ID" help:"The client's ID (cl_…), as client add printed it."`
+	ID     string `arg:"" name:"id" placeholder:"CLIENT_ID" help:"The client's ID (cl_…), as client add printed it."`
+	Remote `embed:""`
 }
 
 func (c *clientRemoveCmd) Help() string {
@@ -134,16 +140,13 @@ func (c *clientRemoveCmd) Run(a *app) error {
 	if c.ID == auth.FirstPartyClientID {
 		return fmt.Errorf("%s is the built-in first-party client; it cannot be removed", c.ID)
 	}
-	svc, done, err := a.service(nil)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := svc.RemoveClient(a.ctx, c.ID); err != nil {
-		if auth.ErrorCode(err) == auth.CodeNotFound {
-			return fmt.Errorf("no client with ID %s (tessera client list shows them)", c.ID)
-		}
-		return err
+	if err := adm.RemoveClient(a.ctx, c.ID); err != nil {
+		return notFound(err, "no client with ID %s (tessera client list shows them)", c.ID)
 	}
 	_, err = fmt.Fprintf(a.stdout, "removed client %s\n", c.ID)
 	return err

@@ -46,6 +46,7 @@ func (c *migrateCmd) Run(a *app) error {
 
 // settingsCmd is `tessera config`.
 type settingsCmd struct {
+	Remote  `embed:""`
 	Hashing `embed:""`
 	Server  `embed:""`
 }
@@ -53,8 +54,9 @@ type settingsCmd struct {
 func (c *settingsCmd) Help() string {
 	return `Prints every setting as the server would see it, from flags, TESSERA_*
 variables, the --config file and defaults, as a JSON object keyed by flag
-name. Secrets are redacted: a password in --store, and --secret-key as a
-whole (REDACTED; "" means <data>/secret.key is used). Invalid settings
+name. Secrets are redacted: a password in --store, and --secret-key and
+--token as a whole (REDACTED; "" for --secret-key means <data>/secret.key is
+used). Invalid settings
 are reported as errors, so this also checks a configuration.
 
 Example:
@@ -63,7 +65,7 @@ Example:
 }
 
 func (c *settingsCmd) Run(a *app) error {
-	cfg := Config{Global: *a.global, Hashing: c.Hashing, Server: c.Server}
+	cfg := Config{Global: *a.global, Remote: c.Remote, Hashing: c.Hashing, Server: c.Server}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

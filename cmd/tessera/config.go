@@ -31,17 +31,20 @@ import (
 // (the key is the flag's name, e.g. "idle-timeout"). Precedence, highest
 // first: flag, environment, config file, default (see configResolver).
 //
-// The settings come in three groups, each a struct that kong embeds in the
-// commands that use it: Global in every command, Hashing in the commands that
-// hash passwords, Server in serve. The README's configuration table is
+// The settings come in four groups, each a struct that kong embeds in the
+// commands that use it: Global in every command, Remote in the admin commands
+// (user, client, keys, sessions, events, webhook), Hashing in the commands
+// that hash passwords, Server in serve. The README's configuration table is
 // generated from these tags (TestREADMEConfigTable keeps it current).
 //
 // Tags beyond kong's: secret:"url" marks a value whose credentials must never
 // be printed (see redact); secret:"value" marks a value that is a secret as a
 // whole (printed as REDACTED when set); file:"-" marks a flag that is not a
-// config-file key.
+// config-file key. On a group, log:"-" keeps its settings out of serve's
+// configuration log line (serve does not read them).
 type Config struct {
 	Global  `scope:"every command"`
+	Remote  `scope:"user, client, keys, sessions, events, webhook" log:"-"`
 	Hashing `scope:"serve, user add, user passwd"`
 	Server  `scope:"serve, keys, token inspect"`
 }
@@ -60,6 +63,46 @@ type Global struct {
 	LogLevel   string `name:"log-level" env:"TESSERA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Least severe log level written: debug, info, warn or error."`
 	// SecretKey is the key-encryption secret; see loadSecretKey.
 	SecretKey string `name:"secret-key" env:"TESSERA_SECRET_KEY" placeholder:"BASE64" secret:"value" help:"The 32-byte key-encryption secret (standard base64, e.g. from head -c32 /dev/urandom | base64) that seals the signing keys and webhook secrets at rest. Prefer the variable or the config file to the flag. Required with PostgreSQL, the same on every node. Default with SQLite: <data>/secret.key, generated on first use with mode 0600."`
+}
+
+// Remote settings send the admin commands (user, client, keys, sessions,
+// events, webhook) to a running server's admin API, /admin/v1, instead of
+// working on the store: with URL set they use admin.NewRemote, otherwise
+// admin.NewLocal over --data or --store. The commands are the same either
+// way; only the transport differs.
+type Remote struct {
+	URL   string `name:"url" aliases:"server-url" env:"TESSERA_URL" placeholder:"URL" secret:"url" help:"Work through the admin API of the Tessera server at this base URL (e.g. https://auth.example.com) instead of on --data/--store; needs --token. (webhook add, whose --url is the endpoint, takes it as --server-url.)"`
+	Token string `name:"token" env:"TESSERA_TOKEN" placeholder:"TOKEN" secret:"value" help:"With --url: a bearer token for the admin API: a client_credentials access token of a client with the admin scope, or an admin user's access or session token (tessera token admin). Prefer the variable to the flag."`
+}
+
+// Validate checks the remote settings: a usable URL, and a token exactly
+// when there is a URL. urlFlag names the URL's flag in messages (--url, or
+// --server-url for webhook add). Neither value is ever printed: the URL may
+// carry credentials by mistake, the token is a secret.
+func (r *Remote) Validate(urlFlag string) error {
+	if urlFlag == "" {
+		urlFlag = "--url"
+	}
+	switch {
+	case r.URL == "" && r.Token == "":
+		return nil
+	case r.URL == "":
+		return fmt.Errorf("--token (TESSERA_TOKEN) is set but %s (TESSERA_URL) is not: give the server's URL to work through its admin API, or unset the token to work on the store directly", urlFlag)
+	case r.Token == "":
+		return fmt.Errorf("%s (TESSERA_URL) needs --token (TESSERA_TOKEN): a bearer token for the server's admin API, such as a client_credentials access token of a client with the admin scope (tessera client add --name ops --scope admin), or an admin's access token from tessera token admin", urlFlag)
+	}
+	u, err := url.Parse(r.URL)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%s (TESSERA_URL) must be the server's base URL, http or https, such as https://auth.example.com", urlFlag)
+	case u.User != nil:
+		return fmt.Errorf("%s (TESSERA_URL) must not contain credentials: the token goes in --token (TESSERA_TOKEN)", urlFlag)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(r.URL, "#"):
+		return fmt.Errorf("%s (TESSERA_URL) must not have a query or fragment: give the server's base URL, such as https://auth.example.com", urlFlag)
+	case strings.ContainsAny(r.Token, " \t\r\n"):
+		return errors.New("--token (TESSERA_TOKEN) must be the bare token: one word, without spaces or a \"Bearer\" prefix")
+	}
+	return nil
 }
 
 // Hashing settings tune argon2id, for the commands that hash passwords.
@@ -98,7 +141,7 @@ type Server struct {
 
 // Validate checks the settings that kong's types and enums cannot.
 func (c *Config) Validate() error {
-	return errors.Join(c.Global.Validate(), c.Hashing.Validate(), c.Server.Validate())
+	return errors.Join(c.Global.Validate(), c.Remote.Validate("--url"), c.Hashing.Validate(), c.Server.Validate())
 }
 
 // Validate checks the global settings.
@@ -422,8 +465,12 @@ var durationType = reflect.TypeOf(time.Duration(0))
 // Resolve returns the file's value for flag, unless the flag's environment
 // variable is set.
 func (r *configResolver) Resolve(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
-	v, ok := r.values[flag.Name]
-	if !ok || v == nil || !fileKeys[flag.Name] {
+	key := flag.Name
+	if key == serverURLFlag {
+		key = "url" // webhook add's name for --url
+	}
+	v, ok := r.values[key]
+	if !ok || v == nil || !fileKeys[key] {
 		return nil, nil
 	}
 	for _, env := range flag.Tag.Envs {
@@ -456,6 +503,7 @@ type setting struct {
 	Scope   string // which commands read it
 	Secret  string // "", "url" (credentials inside) or "value" (secret as a whole)
 	NoFile  bool   // not a config-file key
+	NoLog   bool   // not in serve's configuration line
 	Value   reflect.Value
 }
 
@@ -467,6 +515,7 @@ func settings(c *Config) []setting {
 	for i := range t.NumField() {
 		group := t.Field(i)
 		scope := group.Tag.Get("scope")
+		noLog := group.Tag.Get("log") == "-"
 		gv := v.Field(i)
 		for j := range group.Type.NumField() {
 			f := group.Type.Field(j)
@@ -476,7 +525,7 @@ func settings(c *Config) []setting {
 			}
 			out = append(out, setting{
 				Name: name, Env: f.Tag.Get("env"), Default: f.Tag.Get("default"), Help: f.Tag.Get("help"),
-				Scope: scope, Secret: f.Tag.Get("secret"), NoFile: f.Tag.Get("file") == "-", Value: gv.Field(j),
+				Scope: scope, Secret: f.Tag.Get("secret"), NoFile: f.Tag.Get("file") == "-", NoLog: noLog, Value: gv.Field(j),
 			})
 		}
 	}
@@ -551,10 +600,14 @@ func marshal(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// LogAttrs returns the effective configuration as log attributes.
+// LogAttrs returns the effective configuration as log attributes, but for
+// the settings that serve does not read (the Remote group).
 func (c *Config) LogAttrs() []any {
 	var attrs []any
 	for _, s := range c.effective() {
+		if s.NoLog {
+			continue
+		}
 		attrs = append(attrs, slog.Any(s.Name, s.display()))
 	}
 	return attrs
@@ -585,7 +638,11 @@ func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
 		if kvPassword.MatchString(s) {
-			return kvPassword.ReplaceAllString(s, "${1}"+mask)
+			out := kvPassword.ReplaceAllString(s, "${1}"+mask)
+			if err == nil && showsCredential(u, out) {
+				return "[redacted]" // a relative URL whose query holds one
+			}
+			return out
 		}
 		return "[redacted]"
 	}
@@ -616,4 +673,25 @@ func redact(s string) string {
 	return u.String()
 }
 
-var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('[^']*'|\S+)`)
+var kvPassword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('[^']*'|\S+)`)
+
+// showsCredential reports whether out still holds a credential of u: its
+// password or a credential query parameter.
+func showsCredential(u *url.URL, out string) bool {
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw)
+	}
+	for k, vs := range u.Query() {
+		switch strings.ToLower(k) {
+		case "password", "sslpassword", "pass", "secret", "token", "key", "sslkey":
+			secrets = append(secrets, vs...)
+		}
+	}
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(out, sec) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -43,9 +42,11 @@ func (a *app) tokenService(srv *Server, loadKeys bool) (svc *auth.Service, hasKe
 	return svc, len(stored) > 0, func() { st.Close() }, nil
 }
 
-// The keys commands manage the keys that sign access tokens. A running
-// server applies a rotation made here within --events-poll (it follows the
-// events log), so these commands work while it runs.
+// The keys commands manage the keys that sign access tokens, through
+// admin.Admin: with --url the server's own keys (and settings); otherwise the
+// store's, with this command's token settings and key-encryption secret. A
+// running server applies a rotation made on the store within --events-poll
+// (it follows the events log), so these commands work while it runs.
 type keysCmd struct {
 	List   keysListCmd   `cmd:"" help:"List the signing keys: kid, algorithm, created, retired, published."`
 	Rotate keysRotateCmd `cmd:"" help:"Make a new signing key active; the old one keeps verifying until its tokens expire."`
@@ -54,14 +55,16 @@ type keysCmd struct {
 type keysListCmd struct {
 	JSON   bool `name:"json" help:"Print a JSON array instead of a table."`
 	Server `embed:""`
+	Remote `embed:""`
 }
 
 func (c *keysListCmd) Help() string {
 	return `Lists the signing keys, newest first. The active key signs new tokens; a
 retired key stays published in /.well-known/jwks.json (and verifies) until
 every token it signed has expired (--access-ttl plus a minute of clock
-leeway); the server then drops it. Reading the keys needs the key-encryption
-secret (TESSERA_SECRET_KEY, or <data>/secret.key with SQLite).
+leeway); the server then drops it. Reading the keys from the store needs the
+key-encryption secret (TESSERA_SECRET_KEY, or <data>/secret.key with
+SQLite); with --url the server reads them.
 
 Examples:
 
@@ -80,25 +83,26 @@ type keyJSON struct {
 }
 
 func (c *keysListCmd) Run(a *app) error {
-	svc, _, done, err := a.tokenService(&c.Server, true)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{server: &c.Server, keys: true})
 	if err != nil {
 		return err
 	}
 	defer done()
-	keys := svc.Keys()
+	keys, err := adm.Keys(a.ctx)
+	if err != nil {
+		return fmt.Errorf("listing the signing keys: %w", err)
+	}
 	if c.JSON {
 		out := make([]keyJSON, 0, len(keys))
 		for _, k := range keys {
-			kj := keyJSON{Kid: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt.UTC(), Active: k.RetiredAt.IsZero(), Published: k.Published}
+			kj := keyJSON{Kid: k.ID, Alg: k.Alg, CreatedAt: k.CreatedAt.UTC(), Active: k.Active, Published: k.Published}
 			if !k.RetiredAt.IsZero() {
 				r := k.RetiredAt.UTC()
 				kj.RetiredAt = &r
 			}
 			out = append(out, kj)
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	if len(keys) == 0 {
 		_, err := fmt.Fprintln(a.stdout, "no signing keys yet: tessera serve (or tessera keys rotate) creates the first")
@@ -122,6 +126,7 @@ func (c *keysListCmd) Run(a *app) error {
 
 type keysRotateCmd struct {
 	Server `embed:""`
+	Remote `embed:""`
 }
 
 func (c *keysRotateCmd) Help() string {
@@ -132,7 +137,7 @@ A running server picks the new key up within --events-poll. Rotate after a
 suspected key leak, or to change --signing-alg; scheduled rotation is
 --key-rotation. Give it the server's settings (the same --config or
 TESSERA_* variables): the new key's algorithm is this command's
---signing-alg.
+--signing-alg. With --url the server rotates, with its own --signing-alg.
 
 Examples:
 
@@ -141,33 +146,16 @@ Examples:
 }
 
 func (c *keysRotateCmd) Run(a *app) error {
-	svc, hasKeys, done, err := a.tokenService(&c.Server, true)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{server: &c.Server, keys: true})
 	if err != nil {
 		return err
 	}
 	defer done()
-	var kid, alg string
-	if !hasKeys {
-		// A new store: the first key is the new one.
-		if err := svc.LoadKeys(a.ctx); err != nil {
-			return err
-		}
-		k := svc.Keys()[0]
-		kid, alg = k.ID, k.Alg
-	} else {
-		k, err := svc.RotateKey(a.ctx)
-		if errors.Is(err, auth.ErrConflict) {
-			// Another process rotated in between: rotate from its key.
-			if err = svc.LoadKeys(a.ctx); err == nil {
-				k, err = svc.RotateKey(a.ctx)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		kid, alg = k.ID, k.Alg
+	k, err := adm.RotateKey(a.ctx)
+	if err != nil {
+		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s\n", kid)
-	a.log.Debug("rotated the signing key", "kid", kid, "alg", alg)
+	_, err = fmt.Fprintf(a.stdout, "%s\n", k.ID)
+	a.log.Debug("rotated the signing key", "kid", k.ID, "alg", k.Alg)
 	return err
 }

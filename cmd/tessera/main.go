@@ -1,8 +1,11 @@
 // Command tessera is the Tessera authentication server and its admin tool:
-// serve runs the HTTP API, user manages accounts, client the OAuth clients,
-// keys the token signing keys, token inspect decodes and verifies a token,
-// webhook the endpoints that events are pushed to, migrate manages the
-// schema. The store is embedded SQLite or, for several nodes, PostgreSQL.
+// serve runs the HTTP API, user manages accounts, sessions their sessions,
+// client the OAuth clients, keys the token signing keys, events reads the
+// events log, token inspect decodes and verifies a token, webhook the
+// endpoints that events are pushed to, migrate manages the schema. The store
+// is embedded SQLite or, for several nodes, PostgreSQL. The admin commands
+// (user, sessions, client, keys, events, webhook) work on the store, or with
+// --url and --token through a running server's admin API (admin.go).
 //
 // The wiring lives here and only here: main parses flags, environment and
 // config file into a Config (config.go); Main (serve.go) opens the store and
@@ -39,10 +42,12 @@ type CLI struct {
 
 	Serve    serveCmd    `cmd:"" help:"Run the HTTP server."`
 	Migrate  migrateCmd  `cmd:"" help:"Create or upgrade the database schema, then print its version."`
-	User     userCmd     `cmd:"" help:"Manage users: add, list, disable, enable, set-roles, passwd."`
+	User     userCmd     `cmd:"" help:"Manage users: add, list, disable, enable, set-roles, passwd, delete."`
+	Sessions sessionsCmd `cmd:"" help:"A user's sessions: list, revoke one or all."`
 	Client   clientCmd   `cmd:"" help:"Manage OAuth clients: add, list, remove."`
 	Keys     keysCmd     `cmd:"" help:"Manage the keys that sign access tokens: list, rotate."`
-	Token    tokenCmd    `cmd:"" help:"Inspect an access token: decode it and verify it against the store's keys."`
+	Events   eventsCmd   `cmd:"" help:"Read the events log: sign-ins, revocations, changes; filtered by type, user and time."`
+	Token    tokenCmd    `cmd:"" help:"Inspect an access token, or sign in for an admin API token."`
 	Webhook  webhookCmd  `cmd:"" help:"Manage webhooks: add, list, remove, deliveries."`
 	Settings settingsCmd `cmd:"" name:"config" help:"Print the effective configuration as JSON (secrets redacted)."`
 	Version  versionCmd  `cmd:"" help:"Print the version, the Go version and the VCS revision."`
@@ -107,7 +112,10 @@ func newParser(cli *CLI, a *app) (*kong.Kong, error) {
 		kong.Name("tessera"),
 		kong.Description("Tessera: sessions and JWTs for your users, with session-grade revocation.\n\n"+
 			"Every flag is also a TESSERA_* environment variable and a key of the --config file; "+
-			"a flag beats the environment, which beats the file, which beats the default."),
+			"a flag beats the environment, which beats the file, which beats the default.\n\n"+
+			"The admin commands (user, sessions, client, keys, events, webhook) work on the store "+
+			"(--data or --store), or with --url and --token (TESSERA_URL, TESSERA_TOKEN) "+
+			"through a running server's admin API; they are the same commands either way."),
 		kong.Writers(a.stdout, a.stderr),
 		kong.Exit(func(c int) { panic(exitCode(c)) }),
 		kong.Configuration(loadConfig),

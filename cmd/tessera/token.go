@@ -8,15 +8,20 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/httpapi"
 )
 
 type tokenCmd struct {
 	Inspect tokenInspectCmd `cmd:"" help:"Decode an access token (JWT) and verify it against the store's signing keys."`
+	Admin   tokenAdminCmd   `cmd:"" help:"Sign in to a server as an admin user and print an access token for --token."`
 }
 
 type tokenInspectCmd struct {
@@ -245,4 +250,97 @@ func (in *inspection) writeText(w io.Writer) {
 	if in.Valid {
 		fmt.Fprintf(w, "signature: valid (kid %s)\n", in.Kid)
 	}
+}
+
+type tokenAdminCmd struct {
+	URL           string `name:"url" required:"" env:"TESSERA_URL" placeholder:"URL" help:"The base URL of the Tessera server, e.g. https://auth.example.com."`
+	Email         string `required:"" placeholder:"EMAIL" help:"The admin user's email address."`
+	PasswordStdin bool   `name:"password-stdin" help:"Read the password from stdin (one trailing newline is removed). Required."`
+}
+
+func (c *tokenAdminCmd) Help() string {
+	return `Signs in to the server at --url as a user with the admin role (POST
+/v1/login, mode "token") and prints the access token, for --token
+(TESSERA_TOKEN) of the admin commands with --url. The password comes from
+stdin, never from an argument. The token expires after the server's
+--access-ttl (5 minutes by default), and the sign-in is a session of the
+user like any other (tessera sessions list shows it).
+
+For automation, use a client with the admin scope instead, and get its
+token with client_credentials whenever one is needed:
+
+    tessera client add --name ops --scope admin --json   # once; keep the secret
+    curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials \
+        https://auth.example.com/oauth2/token | jq -r .access_token
+
+Example:
+
+    export TESSERA_URL=https://auth.example.com
+    export TESSERA_TOKEN=$(printf '%s\n' "$PASSWORD" | tessera token admin --email ada@example.com --password-stdin)
+    tessera user list`
+}
+
+func (c *tokenAdminCmd) Run(a *app) error {
+	if !c.PasswordStdin {
+		return noPasswordStdin("token admin", c.Email)
+	}
+	base := strings.TrimSuffix(c.URL, "/")
+	// The same checks as --url of the admin commands; the token is a stand-in.
+	if err := (&Remote{URL: base, Token: "-"}).Validate("--url"); err != nil {
+		return err
+	}
+	pw, err := a.readPasswordFor("token admin", c.Email)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]string{"email": c.Email, "password": pw, "mode": "token"})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, base+"/v1/login", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("--url (TESSERA_URL): %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	hc := &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the message already
+		}
+		return fmt.Errorf("signing in at %s: %w", req.URL.Host, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer of %s: %w", req.URL.Host, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var p struct {
+			Detail string `json:"detail"`
+		}
+		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
+			return errors.New(p.Detail)
+		}
+		return fmt.Errorf("signing in at %s: the server answered %s", req.URL.Host, resp.Status)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+		User        struct {
+			Roles []string `json:"roles"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.AccessToken == "" {
+		return fmt.Errorf("signing in at %s: the answer holds no access token", req.URL.Host)
+	}
+	if !slices.Contains(out.User.Roles, httpapi.AdminRole) {
+		return fmt.Errorf("%s does not have the %q role, which the admin API requires (tessera user set-roles grants it)", c.Email, httpapi.AdminRole)
+	}
+	_, err = fmt.Fprintln(a.stdout, out.AccessToken)
+	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,15 +12,15 @@ import (
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/admin"
 	"github.com/tessera-auth/tessera/password"
 )
 
-// The user commands work on the store directly, also while a server runs on
-// it: SQLite's WAL and busy timeout let both write (PostgreSQL needs no
-// help), and the servers apply the change within --events-poll because they
-// follow the events log (within milliseconds with PostgreSQL, which notifies
-// them).
+// The user commands work through admin.Admin: with --url on a server's
+// admin API, otherwise on the store directly, also while a server runs on it:
+// SQLite's WAL and busy timeout let both write (PostgreSQL needs no help),
+// and the servers apply the change within --events-poll because they follow
+// the events log (within milliseconds with PostgreSQL, which notifies them).
 type userCmd struct {
 	Add      userAddCmd      `cmd:"" help:"Create a user; the password is read from stdin."`
 	List     userListCmd     `cmd:"" help:"List users."`
@@ -29,46 +28,25 @@ type userCmd struct {
 	Enable   userEnableCmd   `cmd:"" help:"Enable a disabled user again."`
 	SetRoles userSetRolesCmd `cmd:"" name:"set-roles" help:"Replace a user's roles; removing a role ends the user's sessions."`
 	Passwd   userPasswdCmd   `cmd:"" help:"Set a user's password, read from stdin; every session of the user ends."`
+	Delete   userDeleteCmd   `cmd:"" help:"Delete a user and their sessions."`
 }
 
-// service opens the store (migrating it) and an auth service over it. The
-// hasher is needed only by the commands that hash; the others get one with
-// the default parameters, which they never use.
-func (a *app) service(h *Hashing) (*auth.Service, func(), error) {
-	if err := a.global.Validate(); err != nil {
-		return nil, nil, err
-	}
-	var hasher *password.Hasher
-	if h != nil {
-		if err := h.Validate(); err != nil {
-			return nil, nil, err
-		}
-		hasher = h.Hasher()
-	} else {
-		hasher = password.NewHasher(password.OWASP, 1, 1)
-	}
-	st, err := openStore(a.ctx, a.global, a.log, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	svc := auth.NewService(st, hasher, auth.Config{Logger: a.log})
-	return svc, func() { st.Close() }, nil
-}
-
-// userByEmail finds a user, saying which email was not found.
-func userByEmail(ctx context.Context, svc *auth.Service, email string) (*auth.User, error) {
-	u, err := svc.UserByEmail(ctx, email)
-	if auth.ErrorCode(err) == auth.CodeNotFound {
-		return nil, fmt.Errorf("no user with email %s", email)
-	}
-	return u, err
+// noSuchUser names the user that was not found.
+func noSuchUser(err error, email string) error {
+	return notFound(err, "no user with email %s", email)
 }
 
 // readPassword reads the password from stdin, removing one trailing newline
 // (\n or \r\n) and nothing else: spaces are part of the password. It refuses
 // a terminal rather than echo a typed password.
 func (a *app) readPassword(cmd, email string) (string, error) {
-	example := fmt.Sprintf(`printf '%%s\n' "$PASSWORD" | tessera user %s --email %s --password-stdin`, cmd, email)
+	return a.readPasswordFor(fmt.Sprintf("user %s", cmd), email)
+}
+
+// readPasswordFor is readPassword for the command cmd ("user add", "token
+// admin"), which its messages show in an example.
+func (a *app) readPasswordFor(cmd, email string) (string, error) {
+	example := fmt.Sprintf(`printf '%%s\n' "$PASSWORD" | tessera %s --email %s --password-stdin`, cmd, email)
 	if f, ok := a.stdin.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
 		return "", fmt.Errorf("--password-stdin reads the password from a pipe, but stdin is a terminal; for example:\n    %s", example)
 	}
@@ -90,7 +68,7 @@ func (a *app) readPassword(cmd, email string) (string, error) {
 }
 
 func noPasswordStdin(cmd, email string) error {
-	return fmt.Errorf("give the password on stdin with --password-stdin (never as an argument, where other users and the shell history can see it); for example:\n    printf '%%s\\n' \"$PASSWORD\" | tessera user %s --email %s --password-stdin", cmd, email)
+	return fmt.Errorf("give the password on stdin with --password-stdin (never as an argument, where other users and the shell history can see it); for example:\n    printf '%%s\\n' \"$PASSWORD\" | tessera %s --email %s --password-stdin", cmd, email)
 }
 
 type userAddCmd struct {
@@ -98,6 +76,7 @@ type userAddCmd struct {
 	PasswordStdin bool     `name:"password-stdin" help:"Read the password from stdin (one trailing newline is removed). Required."`
 	Role          []string `name:"role" placeholder:"ROLE" help:"A role to grant; repeat the flag for several."`
 	Hashing       `embed:""`
+	Remote        `embed:""`
 }
 
 func (c *userAddCmd) Help() string {
@@ -112,18 +91,18 @@ Examples:
 
 func (c *userAddCmd) Run(a *app) error {
 	if !c.PasswordStdin {
-		return noPasswordStdin("add", c.Email)
+		return noPasswordStdin("user add", c.Email)
 	}
 	pw, err := a.readPassword("add", c.Email)
 	if err != nil {
 		return err
 	}
-	svc, done, err := a.service(&c.Hashing)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{hashing: &c.Hashing})
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := svc.CreateUser(a.ctx, auth.NewUser{Email: c.Email, Password: pw, Roles: c.Role})
+	u, err := adm.CreateUser(a.ctx, admin.NewUser{Email: c.Email, Password: pw, Roles: c.Role})
 	if err != nil {
 		return err
 	}
@@ -134,6 +113,7 @@ func (c *userAddCmd) Run(a *app) error {
 type userListCmd struct {
 	Search string `placeholder:"TEXT" help:"Only users whose email contains TEXT."`
 	JSON   bool   `name:"json" help:"Print a JSON array instead of a table."`
+	Remote `embed:""`
 }
 
 // userJSON is one user in user list --json.
@@ -147,23 +127,23 @@ type userJSON struct {
 }
 
 func (c *userListCmd) Run(a *app) error {
-	svc, done, err := a.service(nil)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	var users []*auth.User
-	f := auth.UserFilter{Search: strings.ToLower(c.Search), Limit: 1000}
+	var users []admin.User
+	q := admin.UserQuery{Search: c.Search, Limit: admin.MaxUserLimit}
 	for {
-		page, err := svc.Users(a.ctx, f)
+		page, err := adm.Users(a.ctx, q)
 		if err != nil {
 			return fmt.Errorf("listing users: %w", err)
 		}
-		users = append(users, page...)
-		if len(page) < f.Limit {
+		users = append(users, page.Users...)
+		if page.Next == "" {
 			break
 		}
-		f.After = page[len(page)-1].ID
+		q.After = page.Next
 	}
 	if c.JSON {
 		out := make([]userJSON, 0, len(users))
@@ -171,50 +151,43 @@ func (c *userListCmd) Run(a *app) error {
 			out = append(out, userJSON{ID: u.ID, Email: u.Email, Roles: append([]string{}, u.Roles...),
 				Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()})
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tROLES\tDISABLED")
 	for _, u := range users {
-		disabled := "no"
-		if u.Disabled {
-			disabled = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, roleList(u.Roles), disabled)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, roleList(u.Roles), yesNo(u.Disabled))
 	}
 	return tw.Flush()
 }
 
 type userDisableCmd struct {
-	Email string `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Email  string `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Remote `embed:""`
 }
 
 func (c *userDisableCmd) Run(a *app) error {
-	return setDisabled(a, c.Email, true)
+	return setDisabled(a, &c.Remote, c.Email, true)
 }
 
 type userEnableCmd struct {
-	Email string `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Email  string `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Remote `embed:""`
 }
 
 func (c *userEnableCmd) Run(a *app) error {
-	return setDisabled(a, c.Email, false)
+	return setDisabled(a, &c.Remote, c.Email, false)
 }
 
-func setDisabled(a *app, email string, disabled bool) error {
-	svc, done, err := a.service(nil)
+func setDisabled(a *app, r *Remote, email string, disabled bool) error {
+	adm, done, err := a.admin(r, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := userByEmail(a.ctx, svc, email)
+	u, err := adm.UpdateUser(a.ctx, email, admin.UserUpdate{Disabled: &disabled})
 	if err != nil {
-		return err
-	}
-	if _, err := svc.SetDisabled(a.ctx, u.ID, disabled); err != nil {
-		return err
+		return noSuchUser(err, email)
 	}
 	if disabled {
 		fmt.Fprintf(a.stdout, "disabled %s; their sessions have ended\n", u.Email)
@@ -225,8 +198,9 @@ func setDisabled(a *app, email string, disabled bool) error {
 }
 
 type userSetRolesCmd struct {
-	Email string   `required:"" placeholder:"EMAIL" help:"The user's email address."`
-	Role  []string `name:"role" placeholder:"ROLE" help:"A role the user keeps or gets; repeat for several. None removes every role."`
+	Email  string   `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Role   []string `name:"role" placeholder:"ROLE" help:"A role the user keeps or gets; repeat for several. None removes every role."`
+	Remote `embed:""`
 }
 
 func (c *userSetRolesCmd) Help() string {
@@ -241,21 +215,22 @@ Examples:
 }
 
 func (c *userSetRolesCmd) Run(a *app) error {
-	svc, done, err := a.service(nil)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := userByEmail(a.ctx, svc, c.Email)
+	u, err := adm.User(a.ctx, c.Email)
 	if err != nil {
-		return err
+		return noSuchUser(err, c.Email)
 	}
-	nu, err := svc.SetRoles(a.ctx, u.ID, c.Role)
+	roles := append([]string{}, c.Role...) // none is [], not null, in the API
+	nu, err := adm.UpdateUser(a.ctx, u.ID, admin.UserUpdate{Roles: &roles})
 	if err != nil {
-		return err
+		return noSuchUser(err, c.Email)
 	}
 	fmt.Fprintf(a.stdout, "roles of %s: %s", nu.Email, roleList(nu.Roles))
-	if slices.ContainsFunc(u.Roles, func(r string) bool { return !nu.HasRole(r) }) {
+	if slices.ContainsFunc(u.Roles, func(r string) bool { return !slices.Contains(nu.Roles, r) }) {
 		fmt.Fprint(a.stdout, "; a role was removed, so their sessions have ended")
 	}
 	fmt.Fprintln(a.stdout)
@@ -266,29 +241,61 @@ type userPasswdCmd struct {
 	Email         string `required:"" placeholder:"EMAIL" help:"The user's email address."`
 	PasswordStdin bool   `name:"password-stdin" help:"Read the new password from stdin (one trailing newline is removed). Required."`
 	Hashing       `embed:""`
+	Remote        `embed:""`
 }
 
 func (c *userPasswdCmd) Run(a *app) error {
 	if !c.PasswordStdin {
-		return noPasswordStdin("passwd", c.Email)
+		return noPasswordStdin("user passwd", c.Email)
 	}
 	pw, err := a.readPassword("passwd", c.Email)
 	if err != nil {
 		return err
 	}
-	svc, done, err := a.service(&c.Hashing)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{hashing: &c.Hashing})
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := userByEmail(a.ctx, svc, c.Email)
+	u, err := adm.UpdateUser(a.ctx, c.Email, admin.UserUpdate{Password: &pw})
+	if err != nil {
+		return noSuchUser(err, c.Email)
+	}
+	fmt.Fprintf(a.stdout, "changed the password of %s; their sessions have ended\n", u.Email)
+	return nil
+}
+
+type userDeleteCmd struct {
+	Email  string `required:"" placeholder:"EMAIL" help:"The user's email address."`
+	Remote `embed:""`
+}
+
+func (c *userDeleteCmd) Help() string {
+	return `Deletes the user's account and sessions: every session and refresh token
+of the user stops working at once. Access tokens already issued stay valid
+for verifiers that check only the signature, until they expire
+(--access-ttl). The events log keeps the user's ID. To keep the account but
+refuse sign-in, use tessera user disable instead.
+
+Example:
+
+    tessera user delete --email ada@example.com`
+}
+
+func (c *userDeleteCmd) Run(a *app) error {
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
-	if _, err := svc.SetPassword(a.ctx, u.ID, pw); err != nil {
-		return err
+	defer done()
+	u, err := adm.User(a.ctx, c.Email)
+	if err != nil {
+		return noSuchUser(err, c.Email)
 	}
-	fmt.Fprintf(a.stdout, "changed the password of %s; their sessions have ended\n", u.Email)
+	if err := adm.DeleteUser(a.ctx, u.ID); err != nil {
+		return noSuchUser(err, c.Email)
+	}
+	fmt.Fprintf(a.stdout, "deleted %s (id %s); their sessions have ended\n", u.Email, u.ID)
 	return nil
 }
 
@@ -297,4 +304,18 @@ func roleList(roles []string) string {
 		return "-"
 	}
 	return strings.Join(roles, ",")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// writeJSON prints v as indented JSON, as every --json listing does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

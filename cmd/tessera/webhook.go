@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -9,15 +8,17 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/admin"
 	"github.com/tessera-auth/tessera/webhook"
 )
 
 // The webhook commands register the endpoints that the server pushes events
 // to, and show how their deliveries went. Like the other commands they work
-// on the store directly, also while servers run: every server's deliverer
-// picks a new webhook up within a second, and a removed one gets no request
-// started after the removal.
+// through admin.Admin: on a server's admin API with --url (--server-url for
+// webhook add, whose --url is the endpoint), otherwise on the store directly,
+// also while servers run: every server's deliverer picks a new webhook up
+// within a second, and a removed one gets no request started after the
+// removal.
 type webhookCmd struct {
 	Add        webhookAddCmd        `cmd:"" help:"Register an endpoint for some event types; prints its ID and its signing secret, once."`
 	List       webhookListCmd       `cmd:"" help:"List the webhooks and where their deliveries stand."`
@@ -25,53 +26,24 @@ type webhookCmd struct {
 	Deliveries webhookDeliveriesCmd `cmd:"" help:"Show a webhook's latest delivery attempts, newest first."`
 }
 
-// webhookService opens the store (migrating it) and a webhook service over
-// it. Only adding a webhook seals a secret, so only add needs the
-// key-encryption secret; the other commands get a throwaway one, which
-// nothing they do uses.
-func (a *app) webhookService(needSecret bool) (*webhook.Service, func(), error) {
-	if err := a.global.Validate(); err != nil {
-		return nil, nil, err
-	}
-	var (
-		st  Store
-		kek []byte
-		err error
-	)
-	if needSecret {
-		var sk *secretKey
-		st, sk, err = openStoreAndSecret(a.ctx, a.global, a.log, true)
-		if sk != nil {
-			kek = sk.KEK
-		}
-	} else {
-		kek = make([]byte, secretKeyBytes)
-		rand.Read(kek)
-		st, err = openStore(a.ctx, a.global, a.log, true)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	svc, err := webhook.NewService(st, kek, webhook.Config{Logger: a.log})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return svc, func() { st.Close() }, nil
-}
-
 // webhookNotFound names the webhook that was not found.
 func webhookNotFound(id string, err error) error {
-	if auth.ErrorCode(err) == auth.CodeNotFound {
-		return fmt.Errorf("no webhook with ID %s (tessera webhook list shows them)", id)
-	}
-	return err
+	return notFound(err, "no webhook with ID %s (tessera webhook list shows them)", id)
+}
+
+// webhookAddRemote is Remote for webhook add, whose --url is the endpoint:
+// the server's URL is --server-url there (TESSERA_URL, or the config file's
+// "url", as everywhere).
+type webhookAddRemote struct {
+	ServerURL string `name:"server-url" env:"TESSERA_URL" placeholder:"URL" help:"Work through the admin API of the Tessera server at this base URL (elsewhere --url) instead of on --data/--store; needs --token."`
+	Token     string `name:"token" env:"TESSERA_TOKEN" placeholder:"TOKEN" help:"With --server-url: a bearer token for the admin API (see tessera token admin --help). Prefer the variable to the flag."`
 }
 
 type webhookAddCmd struct {
-	URL   string   `name:"url" required:"" placeholder:"URL" help:"Where to POST the events: an absolute https:// (or http://) URL; it may carry a query string, not credentials."`
-	Event []string `name:"event" required:"" placeholder:"TYPE" help:"An event type to send; repeat (or separate with commas) for several; '*' for every type, including future ones."`
-	JSON  bool     `name:"json" help:"Print the webhook and its secret as one JSON object ({\"id\": …, \"secret\": …, …}) instead of a table."`
+	URL              string   `name:"url" required:"" placeholder:"URL" help:"Where to POST the events: an absolute https:// (or http://) URL; it may carry a query string, not credentials."`
+	Event            []string `name:"event" required:"" placeholder:"TYPE" help:"An event type to send; repeat (or separate with commas) for several; '*' for every type, including future ones."`
+	JSON             bool     `name:"json" help:"Print the webhook and its secret as one JSON object ({\"id\": …, \"secret\": …, …}) instead of a table."`
+	webhookAddRemote `embed:""`
 }
 
 func (c *webhookAddCmd) Help() string {
@@ -86,7 +58,7 @@ The signing secret ("whsec_…") is printed now and never again: give it to
 the receiver, which verifies every request with it (docs/webhooks.md). The
 store keeps it sealed under the key-encryption secret, so this command needs
 the server's --secret-key (TESSERA_SECRET_KEY), or with SQLite its data
-folder.
+folder; or, through the server, --server-url (TESSERA_URL) and --token.
 
 Event types: ` + strings.Join(webhook.EventTypes(), ", ") + `, or '*' for all.
 
@@ -94,7 +66,9 @@ Examples:
 
     tessera webhook add --url https://hooks.example.com/tessera \
         --event session.revoked --event user.tokens_invalidated
-    tessera webhook add --url https://siem.example.com/in --event '*' --json | jq -r .secret`
+    tessera webhook add --url https://siem.example.com/in --event '*' --json | jq -r .secret
+    TESSERA_URL=https://auth.example.com TESSERA_TOKEN=$TOKEN \
+        tessera webhook add --url https://hooks.example.com/tessera --event '*'`
 }
 
 // webhookJSON is a webhook in webhook list --json and add --json, with the
@@ -113,7 +87,7 @@ type webhookJSON struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-func toWebhookJSON(w *webhook.Webhook) webhookJSON {
+func toWebhookJSON(w *admin.Webhook) webhookJSON {
 	j := webhookJSON{ID: w.ID, URL: w.URL, Events: append([]string{}, w.Events...), CreatedAt: w.CreatedAt.UTC(), Cursor: w.Cursor, Attempts: w.Attempts}
 	if !w.NextAttemptAt.IsZero() {
 		t := w.NextAttemptAt.UTC()
@@ -123,18 +97,19 @@ func toWebhookJSON(w *webhook.Webhook) webhookJSON {
 }
 
 func (c *webhookAddCmd) Run(a *app) error {
-	svc, done, err := a.webhookService(true)
+	r := Remote{URL: c.ServerURL, Token: c.Token}
+	adm, done, err := a.admin(&r, "--"+serverURLFlag, localNeeds{secret: true})
 	if err != nil {
 		return err
 	}
 	defer done()
-	w, sec, err := svc.Add(a.ctx, c.URL, c.Event)
+	w, err := adm.AddWebhook(a.ctx, c.URL, c.Event)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		j := toWebhookJSON(w)
-		j.Secret = sec.Reveal()
+		j := toWebhookJSON(&w.Webhook)
+		j.Secret = w.Secret.Reveal()
 		b, err := json.Marshal(j)
 		if err != nil {
 			return err
@@ -144,7 +119,7 @@ func (c *webhookAddCmd) Run(a *app) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%s\n", w.ID)
-	fmt.Fprintf(tw, "secret\t%s\n", sec.Reveal())
+	fmt.Fprintf(tw, "secret\t%s\n", w.Secret.Reveal())
 	fmt.Fprintf(tw, "url\t%s\n", w.URL)
 	fmt.Fprintf(tw, "events\t%s\n", strings.Join(w.Events, " "))
 	if err := tw.Flush(); err != nil {
@@ -155,7 +130,8 @@ func (c *webhookAddCmd) Run(a *app) error {
 }
 
 type webhookListCmd struct {
-	JSON bool `name:"json" help:"Print a JSON array instead of a table."`
+	JSON   bool `name:"json" help:"Print a JSON array instead of a table."`
+	Remote `embed:""`
 }
 
 func (c *webhookListCmd) Help() string {
@@ -172,23 +148,21 @@ Examples:
 }
 
 func (c *webhookListCmd) Run(a *app) error {
-	svc, done, err := a.webhookService(false)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	ws, err := svc.List(a.ctx)
+	ws, err := adm.Webhooks(a.ctx)
 	if err != nil {
 		return fmt.Errorf("listing webhooks: %w", err)
 	}
 	if c.JSON {
 		out := make([]webhookJSON, 0, len(ws))
-		for _, w := range ws {
-			out = append(out, toWebhookJSON(w))
+		for i := range ws {
+			out = append(out, toWebhookJSON(&ws[i]))
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tURL\tEVENTS\tCURSOR\tATTEMPTS\tRETRY AT\tCREATED")
@@ -203,7 +177,8 @@ func (c *webhookListCmd) Run(a *app) error {
 }
 
 type webhookRemoveCmd struct {
-	ID string `arg:"" name:"id" placeholder:"WEBHOOK_ID" help:"The webhook's ID (wh_…), as webhook add or webhook list printed it."`
+	ID     string `arg:"" name:"id" placeholder:"WEBHOOK_ID" help:"The webhook's ID (wh_…), as webhook add or webhook list printed it."`
+	Remote `embed:""`
 }
 
 func (c *webhookRemoveCmd) Help() string {
@@ -216,12 +191,12 @@ Example:
 }
 
 func (c *webhookRemoveCmd) Run(a *app) error {
-	svc, done, err := a.webhookService(false)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := svc.Remove(a.ctx, c.ID); err != nil {
+	if err := adm.RemoveWebhook(a.ctx, c.ID); err != nil {
 		return webhookNotFound(c.ID, err)
 	}
 	_, err = fmt.Fprintf(a.stdout, "removed webhook %s\n", c.ID)
@@ -229,9 +204,10 @@ func (c *webhookRemoveCmd) Run(a *app) error {
 }
 
 type webhookDeliveriesCmd struct {
-	ID    string `arg:"" name:"id" placeholder:"WEBHOOK_ID" help:"The webhook's ID (wh_…)."`
-	Limit int    `name:"limit" default:"50" placeholder:"N" help:"Show at most this many attempts (1 to 1000)."`
-	JSON  bool   `name:"json" help:"Print a JSON array instead of a table."`
+	ID     string `arg:"" name:"id" placeholder:"WEBHOOK_ID" help:"The webhook's ID (wh_…)."`
+	Limit  int    `name:"limit" default:"50" placeholder:"N" help:"Show at most this many attempts (1 to 1000)."`
+	JSON   bool   `name:"json" help:"Print a JSON array instead of a table."`
+	Remote `embed:""`
 }
 
 func (c *webhookDeliveriesCmd) Help() string {
@@ -267,12 +243,12 @@ func (c *webhookDeliveriesCmd) Run(a *app) error {
 	if c.Limit < 1 || c.Limit > 1000 {
 		return fmt.Errorf("--limit must be 1 to 1000")
 	}
-	svc, done, err := a.webhookService(false)
+	adm, done, err := a.admin(&c.Remote, "", localNeeds{})
 	if err != nil {
 		return err
 	}
 	defer done()
-	ds, err := svc.Deliveries(a.ctx, c.ID, c.Limit)
+	ds, err := adm.Deliveries(a.ctx, c.ID, c.Limit)
 	if err != nil {
 		return webhookNotFound(c.ID, err)
 	}
@@ -281,13 +257,11 @@ func (c *webhookDeliveriesCmd) Run(a *app) error {
 		for _, d := range ds {
 			out = append(out, deliveryJSON{
 				WebhookID: d.WebhookID, Seq: d.Seq, MessageID: webhook.MessageID(d.Seq), EventType: d.EventType,
-				Attempt: d.Attempt, At: d.At.UTC(), DurationMS: d.Duration.Milliseconds(),
-				StatusCode: d.StatusCode, Outcome: string(d.Outcome), Error: d.Error,
+				Attempt: d.Attempt, At: d.At.UTC(), DurationMS: d.DurationMS,
+				StatusCode: d.StatusCode, Outcome: d.Outcome, Error: d.Error,
 			})
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	if len(ds) == 0 {
 		_, err := fmt.Fprintln(a.stdout, "no delivery attempts yet")
@@ -305,7 +279,7 @@ func (c *webhookDeliveriesCmd) Run(a *app) error {
 			errText = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.At.UTC().Format(time.RFC3339), webhook.MessageID(d.Seq), d.EventType,
-			d.Attempt, status, d.Duration.Round(time.Millisecond), d.Outcome, oneLine(errText))
+			d.Attempt, status, time.Duration(d.DurationMS)*time.Millisecond, d.Outcome, oneLine(errText))
 	}
 	return tw.Flush()
 }
