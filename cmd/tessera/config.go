@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,6 +127,9 @@ type Server struct {
 	LoginIPBurst      int           `name:"login-ip-burst" env:"TESSERA_LOGIN_IP_BURST" default:"20" placeholder:"N" help:"Failed sign-ins allowed per client IP before throttling."`
 	LoginIPEvery      time.Duration `name:"login-ip-every" env:"TESSERA_LOGIN_IP_EVERY" default:"10s" help:"Then one more failed sign-in per client IP every."`
 	InsecureCookie    bool          `name:"insecure-cookie" env:"TESSERA_INSECURE_COOKIE" help:"Drop Secure (and the __Host- prefix) from the session cookie, for plain-HTTP deployments not on localhost."`
+	TLSCert           string        `name:"tls-cert" env:"TESSERA_TLS_CERT" placeholder:"FILE" help:"Serve HTTPS with this PEM certificate (chain) file, for deployments without a TLS-terminating proxy; needs --tls-key."`
+	TLSKey            string        `name:"tls-key" env:"TESSERA_TLS_KEY" placeholder:"FILE" help:"The PEM private key of --tls-cert."`
+	DrainDelay        time.Duration `name:"drain-delay" env:"TESSERA_DRAIN_DELAY" default:"0s" help:"On SIGTERM, answer /readyz with 503 this long before closing the listener, so load balancers stop sending traffic first."`
 	TrustedProxies    []string      `name:"trusted-proxies" env:"TESSERA_TRUSTED_PROXIES" placeholder:"CIDR" help:"Proxies whose X-Forwarded-For is believed for the client IP, as CIDRs or addresses."`
 	EventsPoll        time.Duration `name:"events-poll" env:"TESSERA_EVENTS_POLL" default:"250ms" help:"How often the server reads the events log to apply changes made by other processes (the CLI, other nodes); at most 1s."`
 
@@ -242,6 +246,16 @@ func (s *Server) Validate() error {
 	if _, err := s.Proxies(); err != nil {
 		errs = append(errs, err)
 	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	} else if s.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey); err != nil {
+			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
+		}
+	}
+	if s.DrainDelay < 0 || s.DrainDelay > time.Minute {
+		errs = append(errs, errors.New("--drain-delay must be 0 to 1m"))
+	}
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q is not HOST:PORT (e.g. 127.0.0.1:8080 or :8080)", s.Addr))
 	} else if err := checkIssuer(s.EffectiveIssuer()); err != nil {
@@ -276,19 +290,27 @@ func (s *Server) EffectiveIssuer() string {
 	if s.Issuer != "" {
 		return s.Issuer
 	}
-	return issuerForAddr(s.Addr)
+	return issuerForAddr(s.scheme(), s.Addr)
+}
+
+// scheme is https when serve terminates TLS itself.
+func (s *Server) scheme() string {
+	if s.TLSCert != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // issuerForAddr is the default issuer for a listening address.
-func issuerForAddr(addr string) string {
+func issuerForAddr(scheme, addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://" + addr
+		return scheme + "://" + addr
 	}
 	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.Unmap().IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // EffectiveAudience is --audience, or the issuer when unset.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,7 +100,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.Issuer == "" {
 		// The default issuer names the address actually bound: with port 0,
 		// the real port.
-		cfg.Issuer = issuerForAddr(ln.Addr().String())
+		cfg.Issuer = issuerForAddr(cfg.scheme(), ln.Addr().String())
 	}
 	m.Metrics = metrics.New()
 	hasher := cfg.Hasher()
@@ -154,12 +155,26 @@ func (m *Main) Run(ctx context.Context) error {
 	m.jobs.Go(func() { m.maintainKeys(jobs) })
 
 	m.listener = ln
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		m.HTTP.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	go func() {
-		if err := m.HTTP.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if m.HTTP.TLSConfig != nil {
+			err = m.HTTP.ServeTLS(ln, "", "")
+		} else {
+			err = m.HTTP.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			m.served <- err
 		}
 	}()
-	m.Log.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String(), "issuer", cfg.Issuer)
+	m.Log.Info("listening on "+cfg.scheme()+"://"+ln.Addr().String(), "addr", ln.Addr().String(), "issuer", cfg.Issuer)
 	return nil
 }
 
@@ -176,7 +191,12 @@ func (m *Main) Failed() <-chan error { return m.served }
 func (m *Main) Close() error {
 	var errs []error
 	if m.listener != nil {
+		// /readyz turns 503 first; after --drain-delay the listener closes,
+		// event streams end (subscribers resume elsewhere) and in-flight
+		// requests get shutdownTimeout to finish.
 		m.API.SetDraining()
+		time.Sleep(m.Config.DrainDelay)
+		m.API.CloseStreams()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		if err := m.HTTP.Shutdown(ctx); err != nil {

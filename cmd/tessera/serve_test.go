@@ -34,7 +34,7 @@ type server struct {
 	log bytes.Buffer // its stderr so far
 }
 
-var listening = regexp.MustCompile(`listening on (http://[0-9a-f.:\[\]]+)`)
+var listening = regexp.MustCompile(`listening on (https?://[0-9a-f.:\[\]]+)`)
 
 // startServe starts tessera serve on a free loopback port and waits for its
 // "listening on" line.
