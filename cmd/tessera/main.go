@@ -49,6 +49,7 @@ type CLI struct {
 	Events   eventsCmd   `cmd:"" help:"Read the events log: sign-ins, revocations, changes; filtered by type, user and time."`
 	Token    tokenCmd    `cmd:"" help:"Inspect an access token, or sign in for an admin API token."`
 	Webhook  webhookCmd  `cmd:"" help:"Manage webhooks: add, list, remove, deliveries."`
+	Bench    benchCmd    `cmd:"" help:"Measure sessions against JWTs on this machine; prints a table and writes an HTML report."`
 	Settings settingsCmd `cmd:"" name:"config" help:"Print the effective configuration as JSON (secrets redacted)."`
 	Version  versionCmd  `cmd:"" help:"Print the version, the Go version and the VCS revision."`
 }
