@@ -85,7 +85,7 @@ func (s *Service) refresh(ctx context.Context, c *OAuthClient, presented string,
 		}
 		// Check the session before rotating, so that a refused refresh
 		// changes nothing stored.
-		if _, err := s.AuthenticateID(ctx, rt.SessionID, cl); err != nil {
+		if _, err := s.authenticateStored(ctx, rt.SessionID, cl); err != nil {
 			return nil, errInvalidGrant
 		}
 		won, err := s.store.RotateRefreshToken(ctx, rt.Hash, now, succ)
@@ -104,7 +104,7 @@ func (s *Service) refresh(ctx context.Context, c *OAuthClient, presented string,
 // finishRefresh checks the session and mints the access token for the
 // successor next of rt.
 func (s *Service) finishRefresh(ctx context.Context, rt *RefreshToken, next secret.Token, cl Client) (*TokenSet, error) {
-	p, err := s.AuthenticateID(ctx, rt.SessionID, cl)
+	p, err := s.authenticateStored(ctx, rt.SessionID, cl)
 	if err != nil {
 		return nil, errInvalidGrant
 	}

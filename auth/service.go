@@ -460,3 +460,48 @@ func (s *Service) revoke(ctx context.Context, ids []string, userID, cause string
 
 // newUserID returns a time-ordered UUIDv7.
 func newUserID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// authenticateStored is AuthenticateID with the session and user read from
+// the store rather than the cache. Refresh uses it: a refresh writes to the
+// store anyway, and must not act on a cache that another node's revocation
+// has not reached yet (its notification may be milliseconds away).
+func (s *Service) authenticateStored(ctx context.Context, sid string, c Client) (*Principal, error) {
+	sess, err := s.store.SessionByID(ctx, sid)
+	if err != nil {
+		if ErrorCode(err) == CodeNotFound {
+			return nil, errUnauthenticated
+		}
+		return nil, fmt.Errorf("looking up session: %w", err)
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		if ErrorCode(err) == CodeNotFound {
+			return nil, errUnauthenticated
+		}
+		return nil, fmt.Errorf("looking up user: %w", err)
+	}
+	now := s.now()
+	cached := s.cache.sessionByID(sid)
+	last := sess.LastSeenAt
+	if cached != nil {
+		if l := time.Unix(0, cached.lastSeen.Load()); l.After(last) {
+			last = l
+		}
+	}
+	if sess.Revoked() || !now.Before(sess.ExpiresAt) || !now.Before(last.Add(s.cfg.IdleTimeout)) ||
+		u.Disabled || sess.CreatedAt.Before(u.TokensValidAfter) {
+		if cached != nil {
+			s.cache.dropSession(sid) // the cache had not heard yet
+		}
+		return nil, errUnauthenticated
+	}
+	if cached == nil {
+		cached = &cachedSession{s: *sess}
+		cached.lastSeen.Store(sess.LastSeenAt.UnixNano())
+		cached.touched.Store(sess.LastSeenAt.UnixNano())
+	}
+	s.touch(ctx, cached, c, now)
+	p := &Principal{Session: *sess, User: u}
+	p.Session.LastSeenAt = time.Unix(0, cached.lastSeen.Load())
+	return p, nil
+}
