@@ -85,7 +85,7 @@ func rolesJSON(roles []string) string {
 
 // CreateUser implements auth.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.PasswordHash, rolesJSON(u.Roles), u.Disabled, nanos(u.TokensValidAfter), nanos(u.CreatedAt), nanos(u.UpdatedAt))
 		if isConstraint(err) {
@@ -100,7 +100,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, evs ...auth.Event) e
 
 // UpdateUser implements auth.UserStore.
 func (db *DB) UpdateUser(ctx context.Context, u *auth.User, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var oldTVA int64
 		err := tx.QueryRowContext(ctx, `SELECT tokens_valid_after FROM users WHERE id = ?`, u.ID).Scan(&oldTVA)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -130,7 +130,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User, evs ...auth.Event) e
 
 // DeleteUser implements auth.UserStore.
 func (db *DB) DeleteUser(ctx context.Context, id string, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func scanSession(row interface{ Scan(...any) error }) (*auth.Session, error) {
 
 // CreateSession implements auth.SessionStore.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.SecretHash[:], s.UserID, nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt),
 			s.CreatedIP, s.CreatedUA, s.LastIP, s.LastUA, nullNanos(s.RevokedAt), s.RevokeCause)
@@ -254,15 +254,17 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 
 // TouchSession implements auth.SessionStore.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time, ip, ua string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = max(last_seen_at, ?), last_ip = ?, last_ua = ?
-		WHERE id = ? AND revoked_at IS NULL`, nanos(at), ip, ua, id)
-	return err
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = max(last_seen_at, ?), last_ip = ?, last_ua = ?
+			WHERE id = ? AND revoked_at IS NULL`, nanos(at), ip, ua, id)
+		return err
+	})
 }
 
 // RevokeSessions implements auth.SessionStore.
 func (db *DB) RevokeSessions(ctx context.Context, ids []string, at time.Time, cause string, evs ...auth.Event) ([]string, error) {
 	var revoked []string
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		revoked = revoked[:0]
 		for _, id := range ids {
 			res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_cause = ? WHERE id = ? AND revoked_at IS NULL`, nanos(at), cause, id)
@@ -292,7 +294,7 @@ func (db *DB) DeleteSessionsBefore(ctx context.Context, t, idleBefore time.Time)
 
 // AppendEvents implements auth.EventStore.
 func (db *DB) AppendEvents(ctx context.Context, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error { return appendEvents(ctx, tx, evs) })
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return appendEvents(ctx, tx, evs) })
 }
 
 // EventsAfter implements auth.EventStore.

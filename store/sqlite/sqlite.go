@@ -31,9 +31,10 @@ var migrations embed.FS
 
 // DB is the SQLite store. It implements auth.Store.
 type DB struct {
-	path  string
-	write *sql.DB
-	read  *sql.DB
+	path   string
+	write  *sql.DB
+	read   *sql.DB
+	writer *writer
 }
 
 // Options tune the store. Zero values are the defaults.
@@ -103,11 +104,12 @@ func open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &DB{path: path, write: write, read: read}, nil
+	return &DB{path: path, write: write, read: read, writer: newWriter(write)}, nil
 }
 
-// Close closes both pools.
+// Close stops the writer (queued writes fail) and closes both pools.
 func (db *DB) Close() error {
+	db.writer.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -187,7 +189,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if m.version <= applied {
 			continue
 		}
-		err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
@@ -201,17 +203,14 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+// tx runs fn in a write transaction, committed with whatever other writes are
+// queued at the time (see writer.go); it returns once fn's changes are
+// committed, or with fn's error, having changed nothing.
+//
+// fn gets a context without cancellation to use for its statements: once
+// queued, a write must not be interrupted (see writer.do).
+func (db *DB) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	return db.writer.do(ctx, fn)
 }
 
 // isConstraint reports a UNIQUE or PRIMARY KEY violation.

@@ -35,7 +35,7 @@ func scanClient(row interface{ Scan(...any) error }) (*auth.OAuthClient, error) 
 
 // CreateClient implements auth.ClientStore.
 func (db *DB) CreateClient(ctx context.Context, c *auth.OAuthClient, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.SecretHash[:], rolesJSON(c.Scopes), nanos(c.CreatedAt))
 		if isConstraint(err) {
@@ -73,7 +73,7 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.OAuthClient, error) {
 
 // DeleteClient implements auth.ClientStore.
 func (db *DB) DeleteClient(ctx context.Context, id string, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -120,7 +120,7 @@ func insertRefresh(ctx context.Context, tx *sql.Tx, rt *auth.RefreshToken) error
 
 // CreateRefreshToken implements auth.RefreshStore.
 func (db *DB) CreateRefreshToken(ctx context.Context, rt *auth.RefreshToken, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertRefresh(ctx, tx, rt); err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (db *DB) RefreshTokenByHash(ctx context.Context, h secret.Hash) (*auth.Refr
 // RotateRefreshToken implements auth.RefreshStore.
 func (db *DB) RotateRefreshToken(ctx context.Context, old secret.Hash, at time.Time, next *auth.RefreshToken, evs ...auth.Event) (bool, error) {
 	won := false
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ? AND rotated_at IS NULL`,
 			nanos(at), next.Hash[:], old[:])
 		if err != nil {
@@ -158,7 +158,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old secret.Hash, at time.T
 
 // AddSigningKey implements auth.KeyStore.
 func (db *DB) AddSigningKey(ctx context.Context, k *auth.SigningKey, expectActive string, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var active string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`).Scan(&active)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

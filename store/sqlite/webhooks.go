@@ -36,7 +36,7 @@ func scanWebhook(row interface{ Scan(...any) error }) (*webhook.Webhook, error) 
 // CreateWebhook implements webhook.Store.
 func (db *DB) CreateWebhook(ctx context.Context, w *webhook.Webhook, evs ...auth.Event) error {
 	var cursor int64
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			w.ID, w.URL, rolesJSON(w.Events), w.SealedSecret, nanos(w.CreatedAt), w.Cursor, w.Attempts,
 			nanos(w.NextAttemptAt), w.LeaseOwner, nanos(w.LeaseUntil))
@@ -91,7 +91,7 @@ func (db *DB) WebhookByID(ctx context.Context, id string) (*webhook.Webhook, err
 // DeleteWebhook implements webhook.Store. The delivery log goes with the
 // webhook (ON DELETE CASCADE).
 func (db *DB) DeleteWebhook(ctx context.Context, id string, evs ...auth.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string, evs ...auth.Event) e
 // LeaseWebhook implements webhook.Store.
 func (db *DB) LeaseWebhook(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
 	won := false
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET lease_owner = ?, lease_until = ?
 			WHERE id = ? AND ? != '' AND (lease_owner = ? OR lease_until <= ?)`, owner, nanos(until), id, owner, owner, nanos(now))
 		if err != nil {
@@ -124,7 +124,7 @@ func (db *DB) LeaseWebhook(ctx context.Context, id, owner string, now, until tim
 // AdvanceWebhook implements webhook.Store.
 func (db *DB) AdvanceWebhook(ctx context.Context, id, owner string, cursor int64, attempts int, nextAttempt time.Time) (bool, error) {
 	done := false
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET cursor = ?, attempts = ?, next_attempt_at = ?
 			WHERE id = ? AND lease_owner = ? AND lease_owner != '' AND cursor <= ?`, cursor, attempts, nanos(nextAttempt), id, owner, cursor)
 		if err != nil {
