@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -236,15 +237,26 @@ func setupResource(path string) func(ctx context.Context, e *env, c int) ([]work
 	}
 }
 
+// setupArgon2 is login's floor: raw argon2id with the server's parameters
+// under the server's own bound of GOMAXPROCS hashes at once (password.Hasher's
+// default), so that the floor and the login pay the same memory contention;
+// c unbounded hashes on fewer cores would thrash caches and flatter login.
 func setupArgon2(ctx context.Context, e *env, c int) ([]work, error) {
 	p := e.opts.Argon2
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	ws := make([]work, c)
 	for i := range ws {
 		salt := make([]byte, p.SaltLen)
 		rand.Read(salt)
 		pw := []byte(e.pw)
-		ws[i] = func(context.Context) error {
+		ws[i] = func(ctx context.Context) error {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+			<-slots
 			return nil
 		}
 	}
