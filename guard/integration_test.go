@@ -220,7 +220,13 @@ func (ts *tessera) login(email, scope string) string {
 // logout ends the token's session through POST /v1/logout.
 func (ts *tessera) logout(token string) {
 	ts.t.Helper()
-	if code := ts.call("POST", "/v1/logout", nil, map[string]string{"Authorization": "Bearer " + token}, nil); code != 204 {
+	code := ts.call("POST", "/v1/logout", nil, map[string]string{"Authorization": "Bearer " + token}, nil)
+	if code == http.StatusBadGateway {
+		// The test proxy reused a connection that the test just cut at the
+		// backend, and does not retry a POST: send it again.
+		code = ts.call("POST", "/v1/logout", nil, map[string]string{"Authorization": "Bearer " + token}, nil)
+	}
+	if code != 204 {
 		ts.t.Fatalf("logout: HTTP %d", code)
 	}
 }

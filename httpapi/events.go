@@ -92,10 +92,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	if s.auth.Subscribers() >= MaxSubscribers {
+	// Count before admitting, so that a stampede cannot pass the bound
+	// between a check and the subscription.
+	if s.streams.Add(1) > int64(MaxSubscribers) {
+		s.streams.Add(-1)
 		s.writeError(w, r, &auth.Error{Code: auth.CodeBusy, Message: "too many event-stream subscribers", RetryAfter: 5 * time.Second})
 		return
 	}
+	defer s.streams.Add(-1)
 	var resumeFrom int64 = -1
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -107,7 +111,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// Subscribe before reading the log, so nothing falls between the replay
 	// and the live feed; duplicates are skipped by Seq.
-	sub := s.auth.Subscribe(4096)
+	sub := s.auth.Subscribe(1024) // a subscriber further behind is dropped and resumes from the log
 	defer sub.Close()
 
 	ctx := r.Context()

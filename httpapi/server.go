@@ -53,6 +53,7 @@ type Server struct {
 	cookie   string
 	draining atomic.Bool
 
+	streams       atomic.Int64 // open event streams
 	closeStreams  sync.Once
 	streamsClosed chan struct{}
 

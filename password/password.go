@@ -178,6 +178,11 @@ func decode(phc string) (p Params, salt, key []byte, err error) {
 	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 64 {
 		return p, nil, nil, ErrMalformed
 	}
+	// One stored hash, one spelling: Sscanf ignores what follows p=N, and
+	// base64 decoding skips newlines.
+	if phc != fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)) {
+		return p, nil, nil, ErrMalformed
+	}
 	return p, salt, key, nil
 }
 
