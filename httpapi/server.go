@@ -238,15 +238,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// clientIP is the peer address, or, when the peer is a trusted proxy, the
-// right-most address in X-Forwarded-For that is not itself a trusted proxy.
-func (s *Server) clientIP(r *http.Request) string {
+func (s *Server) clientIP(r *http.Request) string { return ClientIP(r, s.cfg.TrustedProxies) }
+
+// ClientIP is the peer address of r, or, when the peer is one of the trusted
+// proxies, the right-most address in X-Forwarded-For that is not itself a
+// trusted proxy. Everything that records or throttles by client IP (the API,
+// the web pages) takes it from here.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
-	if err != nil || !s.trusted(peer) {
+	if err != nil || !isTrusted(peer, trusted) {
 		return host
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -255,16 +259,16 @@ func (s *Server) clientIP(r *http.Request) string {
 		if err != nil {
 			break
 		}
-		if !s.trusted(a) {
+		if !isTrusted(a, trusted) {
 			return a.Unmap().String()
 		}
 	}
 	return host
 }
 
-func (s *Server) trusted(a netip.Addr) bool {
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	a = a.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
+	for _, p := range trusted {
 		if p.Contains(a) {
 			return true
 		}

@@ -34,7 +34,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -481,40 +480,9 @@ func (h *Handler) client(r *http.Request) auth.Client {
 	return auth.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
 }
 
-// clientIP is the peer address, or, when the peer is a trusted proxy, the
-// right-most address in X-Forwarded-For that is not itself a trusted proxy.
-// It is httpapi's rule, which that package does not export.
-func (h *Handler) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !h.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !h.trusted(a) {
-			return a.Unmap().String()
-		}
-	}
-	return host
-}
-
-func (h *Handler) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range h.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is httpapi's rule for the client address, so that the pages and
+// the API record and throttle the same address.
+func (h *Handler) clientIP(r *http.Request) string { return httpapi.ClientIP(r, h.cfg.TrustedProxies) }
 
 // ago says how long before now t was, in words.
 func ago(now, t time.Time) string {
