@@ -165,20 +165,29 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toTokenResponse(ts))
 }
 
+// tokenRequest reads the form of an introspection or revocation request,
+// authenticates its client and checks that it names a token; on failure it
+// has answered and returns ok false.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request, allowPublic bool) (*auth.OAuthClient, url.Values, bool) {
+	form, err := oauthForm(w, r)
+	var c *auth.OAuthClient
+	if err == nil {
+		c, err = s.oauthClient(r, form, allowPublic)
+	}
+	if err == nil && form.Get("token") == "" {
+		err = auth.Errorf(auth.CodeInvalidRequest, "token is required")
+	}
+	if err != nil {
+		s.oauthError(w, r, err)
+		return nil, nil, false
+	}
+	return c, form, true
+}
+
 // handleIntrospect: POST /oauth2/introspect (RFC 7662).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, err := oauthForm(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	c, err := s.oauthClient(r, form, false)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	if form.Get("token") == "" {
-		s.oauthError(w, r, auth.Errorf(auth.CodeInvalidRequest, "token is required"))
+	c, form, ok := s.tokenRequest(w, r, false)
+	if !ok {
 		return
 	}
 	in, err := s.auth.Introspect(r.Context(), c, form.Get("token"), form.Get("token_type_hint"))
@@ -218,18 +227,8 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 // handleRevoke: POST /oauth2/revoke (RFC 7009). 200 whether or not the token
 // was known, so that it tells a caller nothing about other clients' tokens.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, err := oauthForm(w, r)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	c, err := s.oauthClient(r, form, true)
-	if err != nil {
-		s.oauthError(w, r, err)
-		return
-	}
-	if form.Get("token") == "" {
-		s.oauthError(w, r, auth.Errorf(auth.CodeInvalidRequest, "token is required"))
+	c, form, ok := s.tokenRequest(w, r, true)
+	if !ok {
 		return
 	}
 	if err := s.auth.RevokeToken(r.Context(), c, form.Get("token"), form.Get("token_type_hint")); err != nil {
