@@ -56,11 +56,9 @@ func (a Alg) method() jwt.SigningMethod {
 }
 
 // verifySignature checks sig over signingInput with k's public key, using
-// golang-jwt's signing method for k.Alg. It is the single signature check of
-// the package: the Verifier's keyfunc only lets golang-jwt's parser proceed
-// when the token's method is this very method value, so the parser ends up
-// making exactly this call (method.Verify(signingInput, sig, k.Public)); the
-// Wycheproof tests run every vector through this function.
+// golang-jwt's signing method for k.Alg (the Verifier has checked that the
+// token's alg is k.Alg). It is the single signature check of the package:
+// Verify calls it, and the Wycheproof tests run every vector through it.
 func verifySignature(k *Key, signingInput string, sig []byte) error {
 	m := k.Alg.method()
 	if m == nil {

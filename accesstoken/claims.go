@@ -3,11 +3,10 @@ package accesstoken
 import (
 	"encoding/json"
 	"errors"
-	"math"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -30,10 +29,10 @@ type Claims struct {
 // maxNumericDate is 9999-12-31T23:59:59Z: larger exp/iat/nbf are refused.
 const maxNumericDate = 253402300799
 
-// tokenClaims is the wire form of Claims: Sign marshals it, and the Verifier
-// hands it to golang-jwt, which unmarshals it (with the strict walk of
-// UnmarshalJSON), reads it through the jwt.Claims getters for the time, iss
-// and aud checks, and calls Validate once the signature has verified.
+// tokenClaims is the wire form of Claims: Sign marshals it; the Verifier
+// decodes it with the strict walk of decode and, once the signature has
+// verified, hands it to golang-jwt's Validator, which reads it through the
+// jwt.Claims getters for the time, iss and aud checks and calls Validate.
 type tokenClaims struct {
 	iss, sub, jti, sid, scope, clientID string
 	aud, roles                          []string
@@ -50,7 +49,6 @@ type tokenClaims struct {
 var (
 	_ jwt.ClaimsValidator = (*tokenClaims)(nil)
 	_ json.Marshaler      = (*tokenClaims)(nil)
-	_ json.Unmarshaler    = (*tokenClaims)(nil)
 )
 
 // newTokenClaims checks c for signing and converts it. Errors: ErrBadClaims.
@@ -144,16 +142,16 @@ func (c *tokenClaims) MarshalJSON() ([]byte, error) {
 	}{c.iss, c.sub, aud, c.exp.Unix(), nbf, c.iat.Unix(), c.jti, c.sid, c.scope, c.roles, c.clientID})
 }
 
-// UnmarshalJSON decodes a claims set strictly: one JSON object, no duplicate
-// or case-variant duplicate members (ErrMalformed, returned at once). Claims
-// of the wrong type or out of range are recorded in problem for Validate.
-// Unknown claims are skipped.
-func (c *tokenClaims) UnmarshalJSON(data []byte) error {
+// decode reads a claims set strictly: one JSON object, no duplicate or
+// case-variant duplicate members, valid UTF-8 (ErrMalformed, returned at
+// once). Claims of the wrong type or out of range are recorded in problem for
+// Validate. Unknown claims are skipped.
+func (c *tokenClaims) decode(data []byte) error {
 	*c = tokenClaims{}
 	return walkObject(data, ErrMalformed, "payload", c.member)
 }
 
-func (c *tokenClaims) member(name string, dec *json.Decoder) error {
+func (c *tokenClaims) member(name string, dec *jsontext.Decoder) error {
 	var err error
 	var kind error = ErrClaims
 	switch name {
@@ -195,42 +193,6 @@ func (c *tokenClaims) member(name string, dec *json.Decoder) error {
 		}
 		return nil
 	}
-}
-
-// errRange is a NumericDate that is negative, not finite or after 9999.
-var errRange = errors.New("NumericDate out of range")
-
-// readNumericDate reads a JSON number of seconds since the epoch (RFC 7519
-// NumericDate; fractions allowed), between 0 and maxNumericDate.
-func readNumericDate(dec *json.Decoder) (time.Time, bool, error) {
-	var d jsonDate
-	err := decodeInto(dec, &d)
-	return d.t, err == nil, err
-}
-
-// jsonDate accepts a NumericDate: a JSON number between 0 and
-// maxNumericDate.
-type jsonDate struct{ t time.Time }
-
-func (j *jsonDate) UnmarshalJSON(b []byte) error {
-	var n jsonNumber
-	if err := n.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if i, err := strconv.ParseInt(n.n, 10, 64); err == nil {
-		if i < 0 || i > maxNumericDate {
-			return errRange
-		}
-		j.t = time.Unix(i, 0)
-		return nil
-	}
-	f, err := strconv.ParseFloat(n.n, 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
-		return errRange
-	}
-	sec, frac := math.Modf(f)
-	j.t = time.Unix(int64(sec), int64(frac*1e9))
-	return nil
 }
 
 // Validate implements jwt.ClaimsValidator. golang-jwt calls it after the

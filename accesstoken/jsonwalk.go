@@ -2,23 +2,41 @@ package accesstoken
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // This file holds the strict JSON object walk used for token headers, token
-// payloads and JWKs. It is built on encoding/json's Decoder (Token for the
-// object's delimiters and member names, Decode for member values; no
-// hand-written JSON scanner). It exists because encoding/json alone keeps the
-// last of duplicate members and matches struct fields case-insensitively, so
-// {"sub":"alice","SUB":"admin"} would otherwise decode as sub=admin.
+// payloads and JWKs. It is built on jsontext, the tokenizer of the Go team's
+// JSON v2 (the same code as Go's GOEXPERIMENT=jsonv2 encoding/json/jsontext):
+// no hand-written JSON scanner. jsontext refuses invalid UTF-8 and duplicate
+// member names at every depth, escaped spellings included; the walk adds the
+// refusal of case-variant duplicates at the top level, because
+// encoding/json (v1), which other verifiers of the same token may use,
+// matches field names case-insensitively: {"sub":"alice","SUB":"admin"}
+// decodes there as sub=admin.
 
-// linearDupLimit is how many member names are checked for duplicates by a
-// linear scan; beyond it a map of folded names keeps the check linear-time.
+// linearDupLimit is how many member names are checked for case-variant
+// duplicates by a linear scan; beyond it a map of folded names keeps the
+// check linear-time.
 const linearDupLimit = 16
+
+// decoders holds reusable decoders: a fresh jsontext.Decoder allocates its
+// buffers and name tables, which would be most of a walk's cost.
+var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+
+// noInput is what a decoder goes back to the pool reading, so that the pool
+// holds no reference to a token.
+var noInput = strings.NewReader("")
 
 // walkObject reads data as exactly one JSON object (surrounding whitespace
 // allowed, nothing else) and calls member for each top-level member, in
@@ -27,28 +45,33 @@ const linearDupLimit = 16
 // case-insensitively the way encoding/json matches field names, is refused.
 // walkObject's own errors are detailErrors of the given kind; member's errors
 // are returned unchanged.
-func walkObject(data []byte, kind error, where string, member func(name string, dec *json.Decoder) error) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
+func walkObject(data []byte, kind error, where string, member func(name string, dec *jsontext.Decoder) error) error {
+	dec := decoders.Get().(*jsontext.Decoder)
+	defer func() {
+		dec.Reset(noInput)
+		decoders.Put(dec)
+	}()
+	// A *bytes.Buffer is read in place, without a copy.
+	dec.Reset(bytes.NewBuffer(data))
+
+	tok, err := dec.ReadToken()
+	switch {
+	case err != nil:
 		return refuse(kind, "%s: not JSON", where)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	case tok.Kind() != '{':
 		return refuse(kind, "%s: not a JSON object", where)
 	}
 	var small [linearDupLimit]string
 	seen := small[:0]
 	var folded map[string]struct{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return refuse(kind, "%s: duplicate member", where)
+		} else if err != nil {
 			return refuse(kind, "%s: invalid JSON", where)
 		}
-		name, ok := tok.(string)
-		if !ok {
-			return refuse(kind, "%s: invalid JSON", where)
-		}
+		name := tok.String()
 		dup := false
 		if folded == nil && len(seen) < linearDupLimit {
 			for _, s := range seen {
@@ -76,123 +99,130 @@ func walkObject(data []byte, kind error, where string, member func(name string, 
 			return err
 		}
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
 		return refuse(kind, "%s: invalid JSON", where)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return refuse(kind, "%s: data after the JSON object", where)
 	}
 	return nil
 }
 
-// errJSON is returned by the read helpers for syntactically invalid JSON;
-// callers turn it into their own kind of error.
+// errJSON is returned by the read helpers for syntactically invalid JSON
+// (invalid UTF-8 and nested duplicate names included); callers turn it into
+// their own kind of error.
 var errJSON = errors.New("invalid JSON")
 
 // errType is returned by the read helpers when the value has another type
 // (null included); the value has been consumed.
 var errType = errors.New("wrong JSON type")
 
-// The read helpers consume exactly one JSON value from dec (a member value,
-// after its name was read with Token). They decode into the small
-// json.Unmarshaler types below rather than through Token, which would box
-// every value in an interface and read arrays element by element.
-
-// decodeInto reads one value into u and classifies the error.
-func decodeInto(dec *json.Decoder, u json.Unmarshaler) error {
-	err := dec.Decode(u)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, errType), errors.Is(err, errRange):
-		return err
-	default:
-		return errJSON
-	}
-}
+// The read helpers consume exactly one JSON value from dec: a member value,
+// after its name was read by walkObject.
 
 // skipValue consumes one value of any type.
-func skipValue(dec *json.Decoder) error { return decodeInto(dec, &jsonSkip{}) }
+func skipValue(dec *jsontext.Decoder) error {
+	if err := dec.SkipValue(); err != nil {
+		return errJSON
+	}
+	return nil
+}
+
+// skipWrongType consumes a value of the wrong type and returns errType, or
+// errJSON when the value is not valid JSON.
+func skipWrongType(dec *jsontext.Decoder) error {
+	if err := skipValue(dec); err != nil {
+		return err
+	}
+	return errType
+}
 
 // readString reads one value that must be a string.
-func readString(dec *json.Decoder) (string, error) {
-	var s jsonString
-	err := decodeInto(dec, &s)
-	return s.s, err
+func readString(dec *jsontext.Decoder) (string, error) {
+	if dec.PeekKind() != '"' {
+		return "", skipWrongType(dec)
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return "", errJSON
+	}
+	return tok.String(), nil
 }
 
 // readStrings reads one value that must be an array of strings (asArray
 // true), or, when single is true, a string (returned as a one-element slice,
-// asArray false).
-func readStrings(dec *json.Decoder, single bool) (_ []string, asArray bool, _ error) {
-	l := jsonStrings{single: single}
-	err := decodeInto(dec, &l)
-	return l.list, l.array, err
-}
-
-// jsonSkip accepts any JSON value and keeps nothing.
-type jsonSkip struct{}
-
-func (*jsonSkip) UnmarshalJSON([]byte) error { return nil }
-
-// jsonString accepts a JSON string only (not null).
-type jsonString struct{ s string }
-
-func (j *jsonString) UnmarshalJSON(b []byte) error {
-	if len(b) < 2 || b[0] != '"' {
-		return errType
-	}
-	// encoding/json returns the bytes between the quotes unchanged when
-	// there is no escape and they are valid UTF-8; otherwise let it unquote.
-	if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		j.s = string(inner)
-		return nil
-	}
-	return json.Unmarshal(b, &j.s)
-}
-
-// jsonStrings accepts an array of strings, or a single string when single.
-type jsonStrings struct {
-	single bool
-	array  bool
-	list   []string
-}
-
-func (j *jsonStrings) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' && j.single {
-		var s jsonString
-		if err := s.UnmarshalJSON(b); err != nil {
-			return err
+// asArray false). An array with an element of another type is consumed
+// whole and refused with errType.
+func readStrings(dec *jsontext.Decoder, single bool) (_ []string, asArray bool, _ error) {
+	switch dec.PeekKind() {
+	case '"':
+		if !single {
+			break
 		}
-		j.list = []string{s.s}
-		return nil
-	}
-	if len(b) == 0 || b[0] != '[' {
-		return errType
-	}
-	j.array = true
-	var elems []jsonString
-	if err := json.Unmarshal(b, &elems); err != nil {
-		return err
-	}
-	if len(elems) > 0 {
-		j.list = make([]string, len(elems))
-		for i, e := range elems {
-			j.list[i] = e.s
+		s, err := readString(dec)
+		if err != nil {
+			return nil, false, err
 		}
+		return []string{s}, false, nil
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, true, errJSON
+		}
+		var list []string
+		wrong := false
+		for k := dec.PeekKind(); k != ']'; k = dec.PeekKind() {
+			s, err := readString(dec)
+			switch {
+			case errors.Is(err, errType):
+				wrong = true
+			case err != nil:
+				return nil, true, err
+			default:
+				list = append(list, s)
+			}
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, true, errJSON
+		}
+		if wrong {
+			return nil, true, errType
+		}
+		return list, true, nil
 	}
-	return nil
+	return nil, false, skipWrongType(dec)
 }
 
-// jsonNumber accepts a JSON number only, kept as its literal.
-type jsonNumber struct{ n string }
+// errRange is a NumericDate that is negative, not finite or after 9999.
+var errRange = errors.New("NumericDate out of range")
 
-func (j *jsonNumber) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
-		return errType
+// readNumericDate reads a JSON number of seconds since the epoch (RFC 7519
+// NumericDate; fractions allowed), between 0 and maxNumericDate.
+func readNumericDate(dec *jsontext.Decoder) (time.Time, bool, error) {
+	if dec.PeekKind() != '0' {
+		return time.Time{}, false, skipWrongType(dec)
 	}
-	j.n = string(b)
-	return nil
+	lit, err := dec.ReadValue()
+	if err != nil {
+		return time.Time{}, false, errJSON
+	}
+	t, err := parseNumericDate(string(lit))
+	return t, err == nil, err
+}
+
+// parseNumericDate converts a JSON number literal to a time.
+func parseNumericDate(lit string) (time.Time, error) {
+	if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		if i < 0 || i > maxNumericDate {
+			return time.Time{}, errRange
+		}
+		return time.Unix(i, 0), nil
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, errRange
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
 }
 
 // foldRune folds r the way encoding/json (v1) folds member names before

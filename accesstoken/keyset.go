@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // KeySet is an immutable set of public keys indexed by key ID: what a
@@ -134,16 +135,27 @@ type jwkMeta struct {
 // alg on a key of another type or curve, a missing kid, a key go-jose cannot
 // decode, an RSA key under 2048 bits, and a kid used twice.
 func ParseJWKS(data []byte) (*KeySet, error) {
-	var raws []json.RawMessage
+	var raws []jsontext.Value
 	found := false
-	err := walkObject(data, ErrJWKS, "JWK set", func(name string, dec *json.Decoder) error {
+	err := walkObject(data, ErrJWKS, "JWK set", func(name string, dec *jsontext.Decoder) error {
 		if name != "keys" {
 			err := skipValue(dec)
 			return jwksErr(err, "JWK set")
 		}
 		found = true
-		if err := dec.Decode(&raws); err != nil || raws == nil {
-			return fmt.Errorf("%w: \"keys\" is not an array of objects", ErrJWKS)
+		notArray := fmt.Errorf("%w: \"keys\" is not an array of objects", ErrJWKS)
+		if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
+			return notArray
+		}
+		for dec.PeekKind() == '{' {
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return jwksErr(errJSON, "JWK set")
+			}
+			raws = append(raws, raw.Clone())
+		}
+		if tok, err := dec.ReadToken(); err != nil || tok.Kind() != ']' {
+			return notArray
 		}
 		return nil
 	})
@@ -172,7 +184,7 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 // parseJWK returns the key of one JWK, nil (and no error) for a key to skip.
 func parseJWK(raw []byte) (*Key, error) {
 	var m jwkMeta
-	err := walkObject(raw, ErrJWKS, "JWK", func(name string, dec *json.Decoder) error {
+	err := walkObject(raw, ErrJWKS, "JWK", func(name string, dec *jsontext.Decoder) error {
 		var err error
 		switch name {
 		case "kty":
