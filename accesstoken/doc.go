@@ -4,9 +4,11 @@
 //
 // The package is deliberately small and free of I/O: it imports no store, no
 // HTTP server code and no database driver, only the standard library,
-// github.com/golang-jwt/jwt/v5 (signing and verification) and
-// github.com/go-jose/go-jose/v4 (JWK and JWK Set encoding). The resource-server
-// library imports it for verification alone.
+// github.com/golang-jwt/jwt/v5 (signing methods and claim validation),
+// github.com/go-json-experiment/json/jsontext (the strict JSON walk of
+// headers, payloads and JWKs: duplicate names and invalid UTF-8 refused) and
+// github.com/go-jose/go-jose/v4 (JWK and JWK Set encoding). The
+// resource-server library imports it for verification alone.
 //
 // # Minting
 //
