@@ -590,6 +590,11 @@ func TestRefusedClaims(t *testing.T) {
 		{"payload_string", `"sub"`, ErrMalformed},
 		{"payload_not_JSON", `{"sub":`, ErrMalformed},
 		{"payload_trailing_data", payloadJSON(nil) + `{}`, ErrMalformed},
+		// encoding/json would read "alice\ufffd"; a verifier that compared
+		// raw bytes would see another subject.
+		{"invalid_UTF8_in_sub", `{"iss":"` + testIss + `","sub":"alice` + "\xff" + `","aud":"` + testAud + `","exp":` + fmt.Sprint(unix(time.Minute)) + `,"iat":` + fmt.Sprint(unix(0)) + `}`, ErrMalformed},
+		{"escaped_lone_surrogate_in_sub", `{"iss":"` + testIss + `","sub":"alice\ud800","aud":"` + testAud + `","exp":` + fmt.Sprint(unix(time.Minute)) + `,"iat":` + fmt.Sprint(unix(0)) + `}`, ErrMalformed},
+		{"duplicate_inside_unknown_claim", payloadJSON(map[string]any{"ext": raw(`{"role":"user","role":"admin"}`)}), ErrMalformed},
 		{"exp_missing", payloadJSON(map[string]any{"exp": drop}), ErrClaims},
 		{"exp_string", payloadJSON(map[string]any{"exp": fmt.Sprint(unix(time.Minute))}), ErrClaims},
 		{"exp_1e400", payloadJSON(map[string]any{"exp": raw("1e400")}), ErrClaims},
