@@ -84,14 +84,15 @@ var b64Chars = func() (t [256]bool) {
 //   - a token that is not three non-empty segments of canonical base64url
 //     (ErrMalformed): no padding, '+', '/', whitespace or non-zero trailing
 //     bits, no JWE or JSON serialization;
-//   - a header that is not one JSON object or has duplicate, also
-//     case-variant, member names (ErrMalformed); one with jku, x5u, jwk, x5c,
-//     x5t, x5t#S256, crit, b64, zip or enc (ErrHeader); an alg outside the
-//     allow-list, e.g. none or HS256 (ErrAlgorithm); a typ other than at+jwt
-//     or application/at+jwt (ErrType); no kid (ErrHeader); a kid not in the
-//     key set (ErrUnknownKey); an alg other than the key's (ErrAlgorithm);
-//   - a payload that is not one JSON object or has duplicate member names
-//     (ErrMalformed);
+//   - a header that is not one JSON object of valid UTF-8 or has duplicate,
+//     also case-variant, member names (ErrMalformed); one with jku, x5u,
+//     jwk, x5c, x5t, x5t#S256, crit, b64, zip or enc (ErrHeader); an alg
+//     outside the allow-list, e.g. none or HS256 (ErrAlgorithm); a typ other
+//     than at+jwt or application/at+jwt (ErrType); no kid (ErrHeader); a kid
+//     not in the key set (ErrUnknownKey); an alg other than the key's
+//     (ErrAlgorithm);
+//   - a payload that is not one JSON object of valid UTF-8, or has
+//     duplicate member names at any depth (ErrMalformed);
 //   - a bad signature (ErrSignature);
 //   - claims: exp or iat missing, not a number, negative or beyond year 9999,
 //     sub missing, ill-typed sid/jti/scope/client_id/roles (ErrClaims); iss
