@@ -164,34 +164,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*Login, error) {
 		return nil, Errorf(CodeInvalidRequest, "password must have 1 to %d bytes", password.MaxBytes)
 	}
 	now := s.now()
-	if d := max(s.byEmail.wait(email, now), s.byIP.wait(req.Client.IP, now)); d > 0 {
-		return nil, &Error{Code: CodeThrottled, Message: fmt.Sprintf("too many attempts, try again in %d s", int(d.Seconds())), RetryAfter: d}
-	}
-
-	u, err := s.store.UserByEmail(ctx, email)
-	var ok, rehash bool
-	switch {
-	case err == nil:
-		ok, rehash, err = s.hasher.Verify(ctx, u.PasswordHash, req.Password)
-	case ErrorCode(err) == CodeNotFound:
-		u, err = nil, s.hasher.VerifyDummy(ctx, req.Password)
-	}
+	u, rehash, err := s.checkPassword(ctx, email, req.Password, req.Client.IP, now)
 	if err != nil {
-		return nil, s.hashError(err)
+		return nil, err
 	}
-	if !ok || u.Disabled {
-		s.byEmail.fail(email, now)
-		s.byIP.fail(req.Client.IP, now)
-		ev := Event{Type: EventLoginFailed, At: now, Data: map[string]string{"email": email, "ip": req.Client.IP}}
-		if u != nil {
-			ev.UserID = u.ID
-		}
-		if err := s.store.AppendEvents(ctx, ev); err != nil {
-			return nil, fmt.Errorf("recording failed login: %w", err)
-		}
-		return nil, errCredentials
-	}
-	s.byEmail.reset(email)
 
 	if rehash {
 		// Parameters changed since this hash was made: upgrade it now that we
@@ -219,6 +195,52 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*Login, error) {
 		return nil, err
 	}
 	return &Login{Session: sess, Secret: tok, User: u}, nil
+}
+
+// checkPassword checks the password of the account email under the sign-in
+// throttles of the account and of the client IP, and returns its user. A
+// wrong password, an unknown account and a disabled one all return
+// errCredentials, after one argon2id hash each and a login_failed event.
+func (s *Service) checkPassword(ctx context.Context, email, pw, ip string, now time.Time) (_ *User, rehash bool, err error) {
+	failed := false
+	if d := s.byIP.begin(ip, now); d > 0 {
+		return nil, false, throttled(d)
+	}
+	defer func() { s.byIP.end(ip, now, failed) }()
+	if d := s.byEmail.begin(email, now); d > 0 {
+		return nil, false, throttled(d)
+	}
+	defer func() { s.byEmail.end(email, now, failed) }()
+
+	u, err := s.store.UserByEmail(ctx, email)
+	var ok bool
+	switch {
+	case err == nil:
+		ok, rehash, err = s.hasher.Verify(ctx, u.PasswordHash, pw)
+	case ErrorCode(err) == CodeNotFound:
+		u, err = nil, s.hasher.VerifyDummy(ctx, pw)
+	}
+	if err != nil {
+		return nil, false, s.hashError(err)
+	}
+	if !ok || u.Disabled {
+		failed = true
+		ev := Event{Type: EventLoginFailed, At: now, Data: map[string]string{"email": email, "ip": ip}}
+		if u != nil {
+			ev.UserID = u.ID
+		}
+		if err := s.store.AppendEvents(ctx, ev); err != nil {
+			return nil, false, fmt.Errorf("recording failed login: %w", err)
+		}
+		return nil, false, errCredentials
+	}
+	s.byEmail.reset(email)
+	return u, rehash, nil
+}
+
+// throttled is the error of an attempt refused for d by a sign-in throttle.
+func throttled(d time.Duration) error {
+	return &Error{Code: CodeThrottled, Message: fmt.Sprintf("too many attempts, try again in %d s", int(d.Seconds())), RetryAfter: d}
 }
 
 func (s *Service) hashError(err error) error {

@@ -147,15 +147,15 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	// The account's sign-in throttle applies here too: a stolen session
 	// must not become a way to guess the password.
 	now := s.now()
-	if d := s.byEmail.wait(u.Email, now); d > 0 {
-		return nil, &Error{Code: CodeThrottled, Message: fmt.Sprintf("too many attempts, try again in %d s", int(d.Seconds())), RetryAfter: d}
+	if d := s.byEmail.begin(u.Email, now); d > 0 {
+		return nil, throttled(d)
 	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+	s.byEmail.end(u.Email, now, err == nil && !ok)
 	if err != nil {
 		return nil, s.hashError(err)
 	}
 	if !ok {
-		s.byEmail.fail(u.Email, now)
 		return nil, Errorf(CodeInvalidCredentials, "current password is wrong")
 	}
 	if u, err = s.SetPassword(ctx, u.ID, next); err != nil {

@@ -58,6 +58,10 @@ func startServer(ctx context.Context, st auth.Store, kind string, argon password
 	svc := auth.NewService(st, password.NewHasher(argon, 0, 0), auth.Config{
 		CacheSize: cacheSize, Logger: logger,
 		Tokens: auth.TokenConfig{Issuer: base, KEK: kek},
+		// The load generator signs one account in from one address, up to
+		// --concurrency at a time; sign-ins in flight count against both
+		// throttles, whose default bursts (10 and 20) would refuse the rest.
+		AccountBurst: 1 << 20, IPBurst: 1 << 20,
 	})
 	if err := svc.LoadKeys(ctx); err != nil {
 		ln.Close()

@@ -317,10 +317,10 @@ func (r *runner) addNotes(e *env, growth []int) {
 	r.note("Throughput scenarios are closed loops: each worker sends its next request when the previous answer has been read, over keep-alive connections; latency percentiles are nearest-rank, from a log-bucketed histogram (±0.4%%). Each figure is measured for %s after a warm-up of %s.", r.opts.Duration, warmupFor(r.opts.Duration))
 	r.note("Each ratio divides a scenario's requests/s by its floor's, measured in %d slices interleaved with the scenario's own (%s of floor in all), so that both see the same background load; the floor's own row is measured on its own first.", roundsFor(r.opts.Duration), r.opts.Duration/2)
 	if !e.remote {
-		r.note("The in-process server is built as `tessera serve` builds it (auth service with its events follower, HTTP API, http.Server), with request logging off; argon2id m=%d KiB, t=%d, p=%d.",
+		r.note("The in-process server is built as `tessera serve` builds it (auth service with its events follower, HTTP API, http.Server), with request logging off and the sign-in throttles out of the way (they count sign-ins in flight, and the load generator signs one account in from one address); argon2id m=%d KiB, t=%d, p=%d.",
 			r.opts.Argon2.Memory, r.opts.Argon2.Time, r.opts.Argon2.Threads)
 	} else {
-		r.note("argon2id-raw runs on this machine with m=%d KiB, t=%d, p=%d; the remote server's parameters and cores may differ, so login's ratio is indicative only.",
+		r.note("argon2id-raw runs on this machine with m=%d KiB, t=%d, p=%d; the remote server's parameters and cores may differ, so login's ratio is indicative only. Its sign-in throttles count sign-ins in flight: login with more workers than its --login-account-burst (default 10) meets 429s.",
 			r.opts.Argon2.Memory, r.opts.Argon2.Time, r.opts.Argon2.Threads)
 	}
 	r.note("Revocation lag is the time from the logout response to the start of the first check that refused the credential, over %d revocations each; a plain JWT checked without guard is accepted until it expires, so its lag is computed as the token's remaining lifetime at logout, not observed.", r.opts.Revocations)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -516,6 +518,33 @@ func TestLoginThrottling(t *testing.T) {
 			}
 			e.login("bea@example.com", pw)
 			e.clock.Add(time.Hour)
+		}
+	})
+	t.Run("ConcurrentSprayCountedBeforeHashing", func(t *testing.T) {
+		// 60 wrong passwords at once from one address, each for another
+		// account: attempts count against the address before they are
+		// hashed, so no more than its burst (20 by default) are hashed even
+		// though none has failed yet when the others are checked.
+		e := newEnv(t)
+		before := e.hasher.Done()
+		var wg sync.WaitGroup
+		var n401, n429 atomic.Int64
+		for i := range 60 {
+			wg.Go(func() {
+				r := e.do(request{method: "POST", path: "/v1/login", json: map[string]string{"email": fmt.Sprintf("c%d@example.com", i), "password": "password-x"}})
+				switch r.StatusCode {
+				case 401:
+					n401.Add(1)
+				case 429:
+					n429.Add(1)
+				default:
+					t.Errorf("status %d", r.StatusCode)
+				}
+			})
+		}
+		wg.Wait()
+		if hashed := e.hasher.Done() - before; hashed > 20 || n401.Load() > 20 || n429.Load() < 40 {
+			t.Fatalf("%d hashed, %d answered 401 and %d 429: the burst of 20 was overshot", hashed, n401.Load(), n429.Load())
 		}
 	})
 	t.Run("PerIPSpray", func(t *testing.T) {

@@ -122,9 +122,9 @@ type Server struct {
 	AbsoluteTimeout   time.Duration `name:"absolute-timeout" env:"TESSERA_ABSOLUTE_TIMEOUT" default:"720h" help:"A session ends this long after sign-in, used or not."`
 	TouchInterval     time.Duration `name:"touch-interval" env:"TESSERA_TOUCH_INTERVAL" default:"1m" help:"How often at most a session's last-seen time is written to the store."`
 	SessionCache      int           `name:"session-cache" env:"TESSERA_SESSION_CACHE" default:"100000" placeholder:"N" help:"Sessions kept in memory; -1 (or 0) disables the cache."`
-	LoginAccountBurst int           `name:"login-account-burst" env:"TESSERA_LOGIN_ACCOUNT_BURST" default:"10" placeholder:"N" help:"Failed sign-ins allowed per account before throttling."`
+	LoginAccountBurst int           `name:"login-account-burst" env:"TESSERA_LOGIN_ACCOUNT_BURST" default:"10" placeholder:"N" help:"Failed sign-ins allowed per account before throttling; sign-ins still being checked count until they succeed."`
 	LoginAccountEvery time.Duration `name:"login-account-every" env:"TESSERA_LOGIN_ACCOUNT_EVERY" default:"1m" help:"Then one more failed sign-in per account every."`
-	LoginIPBurst      int           `name:"login-ip-burst" env:"TESSERA_LOGIN_IP_BURST" default:"20" placeholder:"N" help:"Failed sign-ins allowed per client IP before throttling."`
+	LoginIPBurst      int           `name:"login-ip-burst" env:"TESSERA_LOGIN_IP_BURST" default:"20" placeholder:"N" help:"Failed sign-ins allowed per client IP before throttling; sign-ins still being checked count until they succeed."`
 	LoginIPEvery      time.Duration `name:"login-ip-every" env:"TESSERA_LOGIN_IP_EVERY" default:"10s" help:"Then one more failed sign-in per client IP every."`
 	InsecureCookie    bool          `name:"insecure-cookie" env:"TESSERA_INSECURE_COOKIE" help:"Drop Secure (and the __Host- prefix) from the session cookie, for plain-HTTP deployments not on localhost."`
 	TLSCert           string        `name:"tls-cert" env:"TESSERA_TLS_CERT" placeholder:"FILE" help:"Serve HTTPS with this PEM certificate (chain) file, for deployments without a TLS-terminating proxy; needs --tls-key."`
