@@ -159,11 +159,8 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		return nil, refuse(ErrSignature, "signature does not verify")
 	}
 	// Claim problems are reported only now, so that a forged token is
-	// reported as forged. Then golang-jwt's Validator checks exp, nbf, iat,
-	// iss and aud (it calls tc.Validate again, which is cheap).
-	if err := tc.Validate(); err != nil {
-		return nil, err
-	}
+	// reported as forged: golang-jwt's Validator checks exp, nbf, iat, iss
+	// and aud and calls tc.Validate, whose error mapError puts first.
 	if err := v.validator().Validate(&tc); err != nil {
 		return nil, mapError(err)
 	}

@@ -21,11 +21,34 @@ import (
 func TestSlowHeaders(t *testing.T) {
 	t.Parallel()
 	srv := e2etest.Start(t, bin, e2etest.SQLite(t), nil)
-	const conns = 50
+	longest := slowClients(t, srv, 50, 25*time.Second, time.Second,
+		"GET /healthz HTTP/1.1\r\nHost: "+srv.Addr+"\r\n",
+		func(n int) string { return fmt.Sprintf("X-Slow-%d: a\r\n", n) })
+	t.Logf("50 slow-header connections closed by the server, the last after %v (ReadHeaderTimeout %v)", longest.Round(time.Millisecond), readHeaderTimeout)
+}
+
+// TestSlowBody: complete headers, then a body trickled a byte every two
+// seconds. ReadTimeout (30 s) covers the body: the server gives up on it and
+// closes the connection. Other clients are served meanwhile.
+func TestSlowBody(t *testing.T) {
+	t.Parallel()
+	srv := e2etest.Start(t, bin, e2etest.SQLite(t), nil)
+	longest := slowClients(t, srv, 20, readTimeout+30*time.Second, 2*time.Second,
+		"POST /v1/login HTTP/1.1\r\nHost: "+srv.Addr+"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+		func(int) string { return " " })
+	t.Logf("20 slow-body connections closed by the server, the last after %v (ReadTimeout %v)", longest.Round(time.Millisecond), readTimeout)
+}
+
+// slowClients opens n connections that each send start, then next(0),
+// next(1), … one every interval, never finishing the request. It checks that
+// the server stays healthy meanwhile and closes every connection within the
+// bound, and returns how long the last one took.
+func slowClients(t *testing.T, srv *e2etest.Server, n int, within, interval time.Duration, start string, next func(int) string) time.Duration {
+	t.Helper()
 	var wg sync.WaitGroup
-	took := make([]time.Duration, conns)
-	closed := make([]bool, conns)
-	for i := range conns {
+	took := make([]time.Duration, n)
+	closed := make([]bool, n)
+	for i := range n {
 		wg.Go(func() {
 			conn, err := net.Dial("tcp", srv.Addr)
 			if err != nil {
@@ -36,81 +59,32 @@ func TestSlowHeaders(t *testing.T) {
 			stop := make(chan struct{})
 			defer close(stop)
 			go func() { // the trickle
-				conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: " + srv.Addr + "\r\n"))
-				for n := 0; ; n++ {
+				conn.Write([]byte(start))
+				for k := 0; ; k++ {
 					select {
 					case <-stop:
 						return
-					case <-time.After(time.Second):
+					case <-time.After(interval):
 					}
-					if _, err := fmt.Fprintf(conn, "X-Slow-%d: a\r\n", n); err != nil {
+					if _, err := conn.Write([]byte(next(k))); err != nil {
 						return
 					}
 				}
 			}()
-			took[i], _, closed[i] = closedWithin(conn, 25*time.Second)
+			took[i], _, closed[i] = closedWithin(conn, within)
 		})
 	}
 	time.Sleep(time.Second)
 	healthy(t, srv.URL)
 	wg.Wait()
 	var longest time.Duration
-	for i := range conns {
+	for i := range n {
 		if !closed[i] {
-			t.Fatalf("connection %d still open after %v of slow headers", i, took[i])
+			t.Fatalf("connection %d still open after %v of a slow request", i, took[i])
 		}
 		longest = max(longest, took[i])
 	}
-	t.Logf("%d slow-header connections closed by the server, the last after %v (ReadHeaderTimeout %v)", conns, longest.Round(time.Millisecond), readHeaderTimeout)
-}
-
-// TestSlowBody: complete headers, then a body trickled a byte every two
-// seconds. ReadTimeout (30 s) covers the body: the server gives up on it and
-// closes the connection. Other clients are served meanwhile.
-func TestSlowBody(t *testing.T) {
-	t.Parallel()
-	srv := e2etest.Start(t, bin, e2etest.SQLite(t), nil)
-	const conns = 20
-	var wg sync.WaitGroup
-	took := make([]time.Duration, conns)
-	closed := make([]bool, conns)
-	for i := range conns {
-		wg.Go(func() {
-			conn, err := net.Dial("tcp", srv.Addr)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close()
-			stop := make(chan struct{})
-			defer close(stop)
-			go func() {
-				fmt.Fprintf(conn, "POST /v1/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", srv.Addr)
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(2 * time.Second):
-					}
-					if _, err := conn.Write([]byte(" ")); err != nil {
-						return
-					}
-				}
-			}()
-			took[i], _, closed[i] = closedWithin(conn, readTimeout+30*time.Second)
-		})
-	}
-	time.Sleep(time.Second)
-	healthy(t, srv.URL)
-	wg.Wait()
-	var longest time.Duration
-	for i := range conns {
-		if !closed[i] {
-			t.Fatalf("connection %d still open after %v of a slow body", i, took[i])
-		}
-		longest = max(longest, took[i])
-	}
-	t.Logf("%d slow-body connections closed by the server, the last after %v (ReadTimeout %v)", conns, longest.Round(time.Millisecond), readTimeout)
+	return longest
 }
 
 // TestHugeHeaders: headers beyond MaxHeaderBytes (32 KiB) get 431, in one
