@@ -100,7 +100,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, tok secret.Token, expir
 		Value:    tok.Reveal(),
 		Path:     "/",
 		Expires:  expires,
-		MaxAge:   int(time.Until(expires).Seconds()),
+		MaxAge:   max(1, int(expires.Sub(s.auth.Config().Now()).Seconds())),
 		Secure:   !s.cfg.InsecureCookie,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
