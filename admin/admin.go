@@ -8,7 +8,7 @@
 //     admin's session or access token, or a client token with the "admin"
 //     scope), as the CLI does with --url and --token.
 //
-// The HTTP handlers of /admin/v1 (package httpapi) call Local, so the two
+// The HTTP handlers of /admin/v1 (package server/admin) call Local, so the two
 // transports share one implementation of every rule, and a test runs one
 // table of operations against both.
 //
@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/secret"
 	"github.com/tessera-auth/tessera/webhook"
 )
@@ -227,15 +228,8 @@ type EventPage struct {
 	Next   string  `json:"next"`
 }
 
-// Event is an entry of the events log.
-type Event struct {
-	Seq       int64             `json:"seq"`
-	Type      string            `json:"type"`
-	At        time.Time         `json:"at"`
-	UserID    string            `json:"user_id,omitempty"`
-	SessionID string            `json:"sid,omitempty"`
-	Data      map[string]string `json:"data,omitempty"`
-}
+// Event is an entry of the events log, in its wire form.
+type Event = auth.WireEvent
 
 // Webhook is a registered endpoint and its delivery state (never its secret).
 type Webhook struct {

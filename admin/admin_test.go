@@ -12,50 +12,44 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tessera-auth/tessera/internal/clock"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tessera-auth/tessera/admin"
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
+	"github.com/tessera-auth/tessera/server"
 	"github.com/tessera-auth/tessera/store/sqlite"
 	"github.com/tessera-auth/tessera/webhook"
 )
 
 const pw = "correct-horse-battery"
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+// t0 is when the tests' clock starts: years from today.
+var t0 = clock.Ahead
 
 // backend is one transport under test, over its own database.
 type backend struct {
 	admin.Admin
 	svc   *auth.Service
-	clock *clock
+	clock *clock.Fake
 }
 
 // newService opens a fresh database and an auth service over it, with the
 // admin client "cli" registered (Remote authenticates as it; Local has it
 // too, so that both list the same clients).
-func newService(t *testing.T, withWebhooks bool) (*auth.Service, admin.Webhooks, *clock, *auth.NewClient) {
+func newService(t *testing.T, withWebhooks bool) (*auth.Service, admin.Webhooks, *clock.Fake, *auth.NewClient) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tessera.db"), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	kek := make([]byte, 32)
 	rand.Read(kek)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -88,7 +82,7 @@ func newLocal(t *testing.T, withWebhooks bool) backend {
 // a Remote authenticated by a client_credentials token of "cli".
 func newRemote(t *testing.T, withWebhooks bool) backend {
 	svc, whs, clk, cli := newService(t, withWebhooks)
-	srv := httptest.NewServer(httpapi.New(svc, httpapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Webhooks: whs}))
+	srv := httptest.NewServer(server.New(svc, server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Webhooks: whs}))
 	t.Cleanup(srv.Close)
 	resp, err := http.PostForm(srv.URL+"/oauth2/token", url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {cli.Client.ID}, "client_secret": {cli.Secret.Reveal()},

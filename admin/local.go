@@ -182,12 +182,11 @@ func (l *Local) Sessions(ctx context.Context, ref string) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	idle := l.svc.Config().IdleTimeout
 	out := make([]Session, 0, len(list))
 	for _, s := range list {
 		out = append(out, Session{
 			ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
-			IdleExpiresAt: s.LastSeenAt.Add(idle).UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+			IdleExpiresAt: l.svc.IdleExpiry(s).UTC(), ExpiresAt: s.ExpiresAt.UTC(),
 			IP: s.LastIP, UserAgent: s.LastUA, CreatedIP: s.CreatedIP, CreatedUserAgent: s.CreatedUA,
 		})
 	}
@@ -325,7 +324,7 @@ func (l *Local) Events(ctx context.Context, q EventQuery) (*EventPage, error) {
 				return page, nil
 			}
 			if q.matches(ev) {
-				page.Events = append(page.Events, toEvent(ev))
+				page.Events = append(page.Events, ev.Wire())
 				if len(page.Events) == q.Limit {
 					page.Next = strconv.FormatInt(cursor, 10)
 					return page, nil
@@ -347,10 +346,6 @@ func (q *EventQuery) matches(ev auth.Event) bool {
 		(q.UserID == "" || ev.UserID == q.UserID) &&
 		(q.Since.IsZero() || !ev.At.Before(q.Since)) &&
 		(q.Before.IsZero() || ev.At.Before(q.Before))
-}
-
-func toEvent(ev auth.Event) Event {
-	return Event{Seq: ev.Seq, Type: ev.Type, At: ev.At.UTC(), UserID: ev.UserID, SessionID: ev.SessionID, Data: ev.Data}
 }
 
 var errNoWebhooks = auth.Errorf(auth.CodeNotFound, "webhooks are not enabled on this server")

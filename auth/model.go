@@ -23,6 +23,10 @@ type User struct {
 	UpdatedAt        time.Time
 }
 
+// RoleAdmin is the role that opens the admin API and the admin pages to a
+// user.
+const RoleAdmin = "admin"
+
 // HasRole reports whether u holds role.
 func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
@@ -57,6 +61,22 @@ type Event struct {
 	UserID    string
 	SessionID string
 	Data      map[string]string
+}
+
+// WireEvent is an event's wire form: the events stream (GET /v1/events),
+// webhook payloads and the admin API all carry exactly this.
+type WireEvent struct {
+	Seq       int64             `json:"seq"`
+	Type      string            `json:"type"`
+	At        time.Time         `json:"at"`
+	UserID    string            `json:"user_id,omitempty"`
+	SessionID string            `json:"sid,omitempty"`
+	Data      map[string]string `json:"data,omitempty"`
+}
+
+// Wire returns ev's wire form, its time in UTC.
+func (ev Event) Wire() WireEvent {
+	return WireEvent{Seq: ev.Seq, Type: ev.Type, At: ev.At.UTC(), UserID: ev.UserID, SessionID: ev.SessionID, Data: ev.Data}
 }
 
 // Event types.

@@ -113,6 +113,10 @@ func NewService(store Store, hasher *password.Hasher, cfg Config) *Service {
 	return s
 }
 
+// IdleExpiry is when sess ends unless it is used again: its last-seen time
+// as stored plus the idle timeout.
+func (s *Service) IdleExpiry(sess *Session) time.Time { return sess.LastSeenAt.Add(s.cfg.IdleTimeout) }
+
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/bench"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
+	tesserasrv "github.com/tessera-auth/tessera/server"
 	"github.com/tessera-auth/tessera/store/sqlite"
 )
 
@@ -296,7 +296,7 @@ func TestSmokeRemote(t *testing.T) {
 	fctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go svc.Follow(fctx, 0, 250*time.Millisecond)
-	srv.Config.Handler = httpapi.New(svc, httpapi.Config{Logger: logger})
+	srv.Config.Handler = tesserasrv.New(svc, tesserasrv.Config{Logger: logger})
 	srv.Start()
 	defer srv.Close()
 

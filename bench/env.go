@@ -23,9 +23,10 @@ import (
 	"github.com/tessera-auth/tessera/admin"
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/guard"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
 	"github.com/tessera-auth/tessera/secret"
+	tesserasrv "github.com/tessera-auth/tessera/server"
+	"github.com/tessera-auth/tessera/server/httpx"
 	"github.com/tessera-auth/tessera/store/postgres"
 	"github.com/tessera-auth/tessera/store/sqlite"
 )
@@ -48,7 +49,7 @@ type server struct {
 }
 
 // startServer serves the API over st on a loopback port, as `tessera serve`
-// does: the auth service, its events follower, httpapi, an http.Server.
+// does: the auth service, its events follower, the HTTP server (package server), an http.Server.
 func startServer(ctx context.Context, st auth.Store, kind string, argon password.Params, kek []byte, cacheSize int, logger *slog.Logger) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,7 +75,7 @@ func startServer(ctx context.Context, st auth.Store, kind string, argon password
 	}
 	s := &server{base: base, svc: svc, store: st, kind: kind, done: make(chan struct{})}
 	s.http = &http.Server{
-		Handler:           httpapi.New(svc, httpapi.Config{Logger: logger}),
+		Handler:           tesserasrv.New(svc, tesserasrv.Config{Logger: logger}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -440,7 +441,7 @@ func (e *env) login(ctx context.Context, base, mode string) (credential, error) 
 	json.Unmarshal(resp, &tr)
 	c.access, c.refresh = tr.AccessToken, tr.RefreshToken
 	for _, ck := range (&http.Response{Header: h}).Cookies() {
-		if ck.Name == httpapi.CookieName || ck.Name == httpapi.InsecureCookieName {
+		if ck.Name == httpx.CookieName || ck.Name == httpx.InsecureCookieName {
 			c.cookieName, c.cookie = ck.Name, ck.Value
 		}
 	}

@@ -20,9 +20,9 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, for the bulk path
 
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
 	"github.com/tessera-auth/tessera/secret"
+	"github.com/tessera-auth/tessera/server/httpx"
 	"github.com/tessera-auth/tessera/store/sqlite"
 )
 
@@ -319,7 +319,7 @@ func growthSession(e *env, c, n int) []work {
 		q := &request{hc: e.hc, method: "GET", url: e.base + "/v1/session", want: 200}
 		ws[w] = func(ctx context.Context) error {
 			tok := f.token(rng.IntN(n))
-			q.header = http.Header{"Cookie": {httpapi.CookieName + "=" + tok.Reveal()}}
+			q.header = http.Header{"Cookie": {httpx.CookieName + "=" + tok.Reveal()}}
 			return q.do(ctx)
 		}
 	}

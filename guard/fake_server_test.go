@@ -1,7 +1,6 @@
 package guard_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tessera-auth/tessera/internal/syncbuf"
+
+	"github.com/tessera-auth/tessera/internal/clock"
 
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/guard"
@@ -33,7 +36,7 @@ type fakeServer struct {
 	clientSecret string
 	ttl          time.Duration // access-token lifetime
 	heartbeat    time.Duration
-	clock        *clock
+	clock        *clock.Shifted // shared by the fake and the guard: real time, years from today
 
 	mu             sync.Mutex
 	metaIssuer     string // issuer in the metadata; default issuer
@@ -70,21 +73,6 @@ type fakeEvent struct {
 	Data   map[string]string `json:"data,omitempty"`
 }
 
-// clock is a settable clock shared by the fake and the guard; by default it
-// follows real time plus an offset.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.offset += d; c.mu.Unlock() }
-
 const (
 	testClientID     = "cl_guard:with+odd chars"
 	testClientSecret = "s3cret/with%odd&chars="
@@ -94,7 +82,7 @@ func newFake(t testing.TB, opts ...func(*fakeServer)) *fakeServer {
 	t.Helper()
 	f := &fakeServer{
 		t: t, clientID: testClientID, clientSecret: testClientSecret,
-		ttl: 5 * time.Minute, heartbeat: 100 * time.Millisecond, clock: &clock{},
+		ttl: 5 * time.Minute, heartbeat: 100 * time.Millisecond, clock: clock.NewShifted(clock.Epoch(t)),
 		bearers: map[string]bool{}, changed: make(chan struct{}), revoked: map[string]bool{},
 		invalidBefore: map[string]time.Time{}, removedClients: map[string]bool{},
 		conns: map[int]context.CancelFunc{}, tokenTTL: 300,
@@ -125,30 +113,12 @@ func (f *fakeServer) newKey() *accesstoken.Key {
 }
 
 // config is a guard.Config for this server, logging into logs.
-func (f *fakeServer) config(logs *logBuffer) guard.Config {
+func (f *fakeServer) config(logs *syncbuf.Buffer) guard.Config {
 	return guard.Config{
 		Issuer: f.issuer, ClientID: f.clientID, ClientSecret: f.clientSecret,
 		Now: f.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		StartTimeout: 5 * time.Second,
 	}
-}
-
-// logBuffer collects log output safely.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // --- tokens ---
@@ -540,9 +510,9 @@ func (f *fakeServer) handleEvents(w http.ResponseWriter, r *http.Request) {
 // --- helpers ---
 
 // mustGuard starts a guard on f and closes it at the end of the test.
-func mustGuard(t testing.TB, f *fakeServer, mods ...func(*guard.Config)) (*guard.Guard, *logBuffer) {
+func mustGuard(t testing.TB, f *fakeServer, mods ...func(*guard.Config)) (*guard.Guard, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := f.config(logs)
 	for _, m := range mods {
 		m(&cfg)

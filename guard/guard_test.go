@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/syncbuf"
+
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/guard"
 )
@@ -41,7 +43,7 @@ func TestNew(t *testing.T) {
 			if strings.HasPrefix(iss, "https") {
 				f.metaIssuer = iss
 			}
-			_, err := guard.New(f.config(&logBuffer{}))
+			_, err := guard.New(f.config(&syncbuf.Buffer{}))
 			if err == nil || !strings.Contains(err.Error(), "compared exactly") {
 				t.Errorf("metadata issuer %q: New err = %v, want an issuer mismatch", f.metaIssuer, err)
 			}
@@ -49,7 +51,7 @@ func TestNew(t *testing.T) {
 	})
 	t.Run("ErrTrailingSlashConfig", func(t *testing.T) {
 		f := newFake(t)
-		cfg := f.config(&logBuffer{})
+		cfg := f.config(&syncbuf.Buffer{})
 		cfg.Issuer += "/"
 		if _, err := guard.New(cfg); err == nil {
 			t.Fatal("New with Issuer + \"/\" succeeded; issuers must match exactly")
@@ -64,7 +66,7 @@ func TestNew(t *testing.T) {
 	})
 	t.Run("ErrBadClientSecret", func(t *testing.T) {
 		f := newFake(t)
-		cfg := f.config(&logBuffer{})
+		cfg := f.config(&syncbuf.Buffer{})
 		cfg.ClientSecret = "wrong"
 		if _, err := guard.New(cfg); err == nil || !strings.Contains(err.Error(), "401") {
 			t.Fatalf("New with a wrong secret: %v", err)
@@ -75,7 +77,7 @@ func TestNew(t *testing.T) {
 		evil := newFake(t)
 		f := newFake(t)
 		f.jwksRedirect = evil.srv.URL + "/jwks"
-		_, err := guard.New(f.config(&logBuffer{}))
+		_, err := guard.New(f.config(&syncbuf.Buffer{}))
 		if err == nil || !strings.Contains(err.Error(), "302") {
 			t.Fatalf("New with a redirecting jwks_uri: %v, want an HTTP 302 error", err)
 		}
@@ -86,7 +88,7 @@ func TestNew(t *testing.T) {
 	t.Run("ErrStreamUnavailable", func(t *testing.T) {
 		f := newFake(t)
 		f.setEventsStatus(http.StatusServiceUnavailable)
-		cfg := f.config(&logBuffer{})
+		cfg := f.config(&syncbuf.Buffer{})
 		cfg.StartTimeout = 500 * time.Millisecond
 		start := time.Now()
 		_, err := guard.New(cfg)

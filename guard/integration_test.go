@@ -24,17 +24,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/syncbuf"
+
+	"github.com/tessera-auth/tessera/internal/clock"
+
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/guard"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
+	"github.com/tessera-auth/tessera/server"
+	"github.com/tessera-auth/tessera/server/events"
 	"github.com/tessera-auth/tessera/store/sqlite"
 )
 
 func init() {
 	// The server marks the end of its replay with the next heartbeat; a short
 	// interval keeps guard.New quick. (Set before any server starts.)
-	httpapi.HeartbeatInterval = 200 * time.Millisecond
+	events.HeartbeatInterval = 200 * time.Millisecond
 }
 
 const testPassword = "correct horse battery staple"
@@ -49,6 +54,10 @@ type tessera struct {
 	issuer       string
 	clientID     string
 	clientSecret string
+	// clock is the server's and every guard's: real time shifted years
+	// away from today, so that a wall-clock read in an expiry path on
+	// either side fails here.
+	clock *clock.Shifted
 }
 
 // proxy forwards everything to the API and can cut /v1/events.
@@ -111,7 +120,7 @@ func newTessera(t *testing.T) *tessera {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ts := &tessera{t: t, proxy: &proxy{streams: map[int]context.CancelFunc{}}}
+	ts := &tessera{t: t, proxy: &proxy{streams: map[int]context.CancelFunc{}}, clock: clock.NewShifted(clock.Epoch(t))}
 	// The front comes first so that the issuer URL is the one guard talks to.
 	ts.front = httptest.NewUnstartedServer(ts.proxy)
 	ts.issuer = "http://" + ts.front.Listener.Addr().String()
@@ -120,7 +129,7 @@ func newTessera(t *testing.T) *tessera {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fastArgon := password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	ts.svc = auth.NewService(db, password.NewHasher(fastArgon, 2, 0), auth.Config{
-		Logger: log, Tokens: auth.TokenConfig{Issuer: ts.issuer, KEK: kek},
+		Logger: log, Tokens: auth.TokenConfig{Issuer: ts.issuer, KEK: kek}, Now: ts.clock.Now,
 	})
 	if err := ts.svc.LoadKeys(ctx); err != nil {
 		t.Fatal(err)
@@ -129,7 +138,7 @@ func newTessera(t *testing.T) *tessera {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.backend = httptest.NewServer(httpapi.New(ts.svc, httpapi.Config{Logger: log}))
+	ts.backend = httptest.NewServer(server.New(ts.svc, server.Config{Logger: log}))
 	t.Cleanup(ts.backend.Close)
 	u, _ := url.Parse(ts.backend.URL)
 	ts.proxy.rp = httputil.NewSingleHostReverseProxy(u)
@@ -154,12 +163,12 @@ func newTessera(t *testing.T) *tessera {
 }
 
 // guard starts a Guard on the server, closed at the end of the test.
-func (ts *tessera) guard(mods ...func(*guard.Config)) (*guard.Guard, *logBuffer) {
+func (ts *tessera) guard(mods ...func(*guard.Config)) (*guard.Guard, *syncbuf.Buffer) {
 	ts.t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := guard.Config{
 		Issuer: ts.issuer, ClientID: ts.clientID, ClientSecret: ts.clientSecret,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), StartTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), StartTimeout: 5 * time.Second, Now: ts.clock.Now,
 	}
 	for _, m := range mods {
 		m(&cfg)
@@ -533,7 +542,7 @@ func TestIntegrationUserAndClientRevocations(t *testing.T) {
 func TestIntegrationNewErrors(t *testing.T) {
 	ts := newTessera(t)
 	t.Run("IssuerNotExact", func(t *testing.T) {
-		_, err := guard.New(guard.Config{Issuer: ts.issuer + "/", ClientID: ts.clientID, ClientSecret: ts.clientSecret})
+		_, err := guard.New(guard.Config{Issuer: ts.issuer + "/", ClientID: ts.clientID, ClientSecret: ts.clientSecret, Now: ts.clock.Now})
 		if err == nil || !strings.Contains(err.Error(), "compared exactly") {
 			t.Fatalf("New with a trailing slash: %v", err)
 		}
@@ -543,14 +552,14 @@ func TestIntegrationNewErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = guard.New(guard.Config{Issuer: ts.issuer, ClientID: nc.Client.ID, ClientSecret: nc.Secret.Reveal()})
+		_, err = guard.New(guard.Config{Issuer: ts.issuer, ClientID: nc.Client.ID, ClientSecret: nc.Secret.Reveal(), Now: ts.clock.Now})
 		if err == nil || !strings.Contains(err.Error(), "invalid_scope") {
 			t.Fatalf("New with a client lacking the events scope: %v, want invalid_scope", err)
 		}
 		t.Logf("the error reads: %v", err)
 	})
 	t.Run("WrongSecret", func(t *testing.T) {
-		_, err := guard.New(guard.Config{Issuer: ts.issuer, ClientID: ts.clientID, ClientSecret: "nope"})
+		_, err := guard.New(guard.Config{Issuer: ts.issuer, ClientID: ts.clientID, ClientSecret: "nope", Now: ts.clock.Now})
 		if err == nil || !strings.Contains(err.Error(), "invalid_client") {
 			t.Fatalf("New with a wrong secret: %v, want invalid_client", err)
 		}

@@ -148,7 +148,7 @@ func (g *Guard) postForm(ctx context.Context, endpoint string, form url.Values, 
 type clientToken struct {
 	mu      sync.Mutex
 	token   string
-	renewAt time.Time // real time
+	renewAt time.Time // on the guard's clock
 }
 
 // clientToken returns a valid token of Guard's own client, fetching a new one
@@ -157,7 +157,7 @@ func (g *Guard) clientToken(ctx context.Context, fresh bool) (string, error) {
 	ct := &g.ctok
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	if !fresh && ct.token != "" && time.Now().Before(ct.renewAt) {
+	if !fresh && ct.token != "" && g.cfg.Now().Before(ct.renewAt) {
 		return ct.token, nil
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"events introspect"}}
@@ -165,7 +165,7 @@ func (g *Guard) clientToken(ctx context.Context, fresh bool) (string, error) {
 		AccessToken string  `json:"access_token"`
 		ExpiresIn   float64 `json:"expires_in"`
 	}
-	start := time.Now()
+	start := g.cfg.Now()
 	if err := g.postForm(ctx, g.meta.TokenEndpoint, form, &resp); err != nil {
 		return "", fmt.Errorf("guard: client_credentials token for client %.64q: %w", g.cfg.ClientID, err)
 	}

@@ -26,7 +26,7 @@
 // measured at the service boundary, so every store package gets it without
 // instrumenting its driver); ObserveService, ObserveHasher and
 // ObserveWebhooks attach the sources of the gauges and of the delivery
-// counters, which are read at scrape time; the HTTP layer (httpapi.Config.
+// counters, which are read at scrape time; the HTTP layer (server.Config.
 // Metrics) serves Handler at GET /metrics and reports its requests through
 // Route.
 //

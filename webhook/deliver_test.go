@@ -114,7 +114,7 @@ func TestDeliverRetries5xx(t *testing.T) {
 			t.Errorf("after attempt %d the retry waits %s, want %s ±10%%", attempt, wait, wantWait)
 		}
 		// Not retried before it is due.
-		clk.waitReads(t, 20)
+		waitReads(t, clk, 20)
 		if n := rc.count(); n != attempt {
 			t.Fatalf("receiver called %d times before the retry was due, want %d", n, attempt)
 		}
@@ -151,8 +151,8 @@ func TestDeliverRetries5xx(t *testing.T) {
 	// A later event goes out; the delivered one is never sent again.
 	next := appendEvents(t, db, sid(), auth.EventSessionRevoked)[0]
 	waitFor(t, "the next delivery", func() bool { return webhookState(t, db, w.ID).Cursor == next.Seq })
-	clk.Advance(24 * time.Hour)
-	clk.waitReads(t, 20)
+	clk.Add(24 * time.Hour)
+	waitReads(t, clk, 20)
 	if n := rc.times("/", webhook.MessageID(ev.Seq)); n != 3 {
 		t.Errorf("event %d was sent %d times, want 3", ev.Seq, n)
 	}
@@ -183,7 +183,7 @@ func TestDeliverRetriesTimeout(t *testing.T) {
 		ds[0].Error != "no answer within 200ms" || ds[0].Duration < 200*time.Millisecond {
 		t.Fatalf("delivery log: %+v", ds[0])
 	}
-	clk.Advance(2 * time.Second)
+	clk.Add(2 * time.Second)
 	waitFor(t, "the retry", func() bool { return webhookState(t, db, w.ID).Cursor == ev.Seq })
 	if ds := deliveries(t, svc, w.ID); len(ds) != 2 || ds[0].Outcome != webhook.OutcomeDelivered {
 		t.Errorf("delivery log: %+v", ds)
@@ -210,7 +210,7 @@ func TestDeliverRetriesVanished(t *testing.T) {
 		if webhookState(t, db, w.ID).Attempts >= 2 {
 			return true
 		}
-		clk.Advance(time.Second)
+		clk.Add(time.Second)
 		return false
 	})
 	ds := deliveries(t, svc, w.ID)
@@ -236,7 +236,7 @@ func TestDeliverRetriesVanished(t *testing.T) {
 		if webhookState(t, db, w.ID).Cursor == ev.Seq {
 			return true
 		}
-		clk.Advance(time.Second)
+		clk.Add(time.Second)
 		return false
 	})
 	if id := <-got; id != webhook.MessageID(ev.Seq) {
@@ -273,7 +273,7 @@ func TestDeliverGivesUp(t *testing.T) {
 		if webhookState(t, db, w.ID).Cursor == second.Seq {
 			return true
 		}
-		clk.Advance(time.Second)
+		clk.Add(time.Second)
 		return false
 	})
 	var got []string
@@ -316,7 +316,7 @@ func TestDeliverInOrder(t *testing.T) {
 		if webhookState(t, db, w.ID).Cursor == last {
 			return true
 		}
-		clk.Advance(time.Second)
+		clk.Add(time.Second)
 		return false
 	})
 	var want []string
@@ -444,7 +444,7 @@ func TestDeliverRestart(t *testing.T) {
 
 			db2 := openDB(t, path)
 			svc2 := newService(t, db2, clk)
-			clk.Advance(2 * time.Second) // past the first retry's backoff
+			clk.Add(2 * time.Second) // past the first retry's backoff
 			startDeliverer(t, db2, webhook.Config{Now: clk.Now, Owner: "node-after"})
 			waitFor(t, "every event delivered", func() bool { return webhookState(t, db2, w.ID).Cursor == evs[2].Seq })
 
@@ -479,13 +479,13 @@ func TestDeliverExpiredLease(t *testing.T) {
 	}
 	ev := appendEvents(t, db, sid(), auth.EventSessionRevoked)[0]
 	startDeliverer(t, db, webhook.Config{Now: clk.Now})
-	clk.waitReads(t, 20)
-	clk.Advance(29 * time.Second)
-	clk.waitReads(t, 20)
+	waitReads(t, clk, 20)
+	clk.Add(29 * time.Second)
+	waitReads(t, clk, 20)
 	if n := rc.count(); n != 0 {
 		t.Fatalf("receiver called %d times while another node held the lease", n)
 	}
-	clk.Advance(time.Second)
+	clk.Add(time.Second)
 	waitFor(t, "the delivery", func() bool { return webhookState(t, db, w.ID).Cursor == ev.Seq })
 }
 
@@ -579,7 +579,7 @@ func TestDeliverWokenByFeed(t *testing.T) {
 	dclk := newClock()
 	startDeliverer(t, db, webhook.Config{Now: dclk.Now, Poll: time.Hour, Feed: authSvc})
 	waitFor(t, "the deliverer to subscribe", func() bool { return authSvc.Subscribers() == 1 })
-	waitFor(t, "the first pass", func() bool { return dclk.reads.Load() >= 2 })
+	waitFor(t, "the first pass", func() bool { return dclk.Reads() >= 2 })
 	ev := appendEvents(t, db, sid(), auth.EventSessionRevoked)[0]
 	waitFor(t, "the delivery", func() bool { return webhookState(t, db, w.ID).Cursor == ev.Seq })
 }
@@ -598,8 +598,8 @@ func TestDeliverRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := rc.count()
-	clk.Advance(time.Hour)
-	clk.waitReads(t, 20)
+	clk.Add(time.Hour)
+	waitReads(t, clk, 20)
 	if rc.count() != n {
 		t.Errorf("a removed webhook was called again")
 	}

@@ -15,9 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tessera-auth/tessera/internal/clock"
 
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/secret"
@@ -28,47 +29,17 @@ import (
 // testKEK is the key-encryption secret of the tests.
 var testKEK = bytes.Repeat([]byte{0x5a}, 32)
 
-// clock is an injected clock that the test moves. It counts its readings,
+// newClock is the tests' clock, years from today. It counts its readings,
 // which tells a test that the deliverer has looked at the time again (made
 // another pass) without sleeping.
-type clock struct {
-	mu    sync.Mutex
-	t     time.Time
-	reads atomic.Int64
-}
+func newClock() *clock.Fake { return clock.NewFake(clock.Ahead) }
 
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.reads.Add(1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// Set moves the clock to t if t is later.
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	if t.After(c.t) {
-		c.t = t
-	}
-	c.mu.Unlock()
-}
-
-// waitReads waits until the clock has been read n more times: the
-// deliverer has made passes since.
-func (c *clock) waitReads(t *testing.T, n int64) {
+// waitReads waits until clk has been read n more times: the deliverer has
+// made passes since.
+func waitReads(t *testing.T, clk *clock.Fake, n int64) {
 	t.Helper()
-	from := c.reads.Load()
-	waitFor(t, "the deliverer to make more passes", func() bool { return c.reads.Load() >= from+n })
+	from := clk.Reads()
+	waitFor(t, "the deliverer to make more passes", func() bool { return clk.Reads() >= from+n })
 }
 
 // waitFor polls cond until it holds, failing t after 15 seconds.
@@ -100,7 +71,7 @@ func newDB(t *testing.T) (*sqlite.DB, string) {
 	return openDB(t, path), path
 }
 
-func newService(t *testing.T, st webhook.Store, clk *clock) *webhook.Service {
+func newService(t *testing.T, st webhook.Store, clk *clock.Fake) *webhook.Service {
 	t.Helper()
 	cfg := webhook.Config{}
 	if clk != nil {

@@ -13,23 +13,16 @@ import (
 //	 "data": {"seq": 42, "type": "session.revoked", "at": "2026-11-01T12:00:00.123456789Z",
 //	          "user_id": "…", "sid": "…", "data": {"cause": "logout"}}}
 //
-// Data is the event in the wire form of the events stream (httpapi.EventJSON,
-// GET /v1/events); a test keeps the two identical.
+// Data is the event in the wire form of the events stream (auth.WireEvent,
+// GET /v1/events).
 type Payload struct {
 	Type      string    `json:"type"`
 	Timestamp time.Time `json:"timestamp"` // when the event happened
 	Data      EventData `json:"data"`
 }
 
-// EventData is an event's wire form.
-type EventData struct {
-	Seq       int64             `json:"seq"`
-	Type      string            `json:"type"`
-	At        time.Time         `json:"at"`
-	UserID    string            `json:"user_id,omitempty"`
-	SessionID string            `json:"sid,omitempty"`
-	Data      map[string]string `json:"data,omitempty"`
-}
+// EventData is an event's wire form, the same as the events stream's.
+type EventData = auth.WireEvent
 
 // NewPayload returns the body sent for ev.
 func NewPayload(ev auth.Event) Payload {
@@ -37,7 +30,7 @@ func NewPayload(ev auth.Event) Payload {
 	return Payload{
 		Type:      ev.Type,
 		Timestamp: at,
-		Data:      EventData{Seq: ev.Seq, Type: ev.Type, At: at, UserID: ev.UserID, SessionID: ev.SessionID, Data: ev.Data},
+		Data:      ev.Wire(),
 	}
 }
 

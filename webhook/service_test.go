@@ -12,7 +12,6 @@ import (
 
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/webhook"
 )
 
@@ -193,7 +192,7 @@ func TestPayloadMatchesStream(t *testing.T) {
 	} {
 		p := webhook.NewPayload(ev)
 		got, _ := json.Marshal(p.Data)
-		want, _ := json.Marshal(httpapi.ToEventJSON(ev))
+		want, _ := json.Marshal(ev.Wire())
 		if !bytes.Equal(got, want) {
 			t.Errorf("event %d:\n\twebhook data %s\n\tstream       %s", ev.Seq, got, want)
 		}

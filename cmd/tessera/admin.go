@@ -105,7 +105,7 @@ func (a *app) newLocal(st Store, sk *secretKey, need localNeeds) (admin.Admin, e
 	if sk != nil {
 		kek = sk.KEK
 	}
-	cfg := auth.Config{Logger: a.log}
+	cfg := auth.Config{Logger: a.log, Now: a.now}
 	if need.server != nil {
 		cfg.IdleTimeout = need.server.IdleTimeout
 		cfg.AbsoluteTimeout = need.server.AbsoluteTimeout
@@ -126,7 +126,7 @@ func (a *app) newLocal(st Store, sk *secretKey, need localNeeds) (admin.Admin, e
 			}
 		}
 	}
-	wh, err := webhook.NewService(st, kek, webhook.Config{Logger: a.log})
+	wh, err := webhook.NewService(st, kek, webhook.Config{Logger: a.log, Now: a.now})
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/node"
 	"github.com/tessera-auth/tessera/password"
 )
 
@@ -282,35 +283,16 @@ func (s *Server) Validate() error {
 	return errors.Join(errs...)
 }
 
-// EffectiveIssuer is --issuer, or when unset the default derived from --addr:
-// http://HOST:PORT, with 127.0.0.1 for an unspecified host (empty, 0.0.0.0,
-// ::), since the wildcard is no address a client can use. serve derives it
-// from the address it actually listens on, so that port 0 gives the real port.
+// EffectiveIssuer is --issuer, or when unset the default derived from --addr
+// (node.DefaultIssuer): http://HOST:PORT (https with --tls-cert), with
+// 127.0.0.1 for an unspecified host (empty, 0.0.0.0, ::), since the wildcard
+// is no address a client can use. serve derives it from the address it
+// actually listens on, so that port 0 gives the real port.
 func (s *Server) EffectiveIssuer() string {
 	if s.Issuer != "" {
 		return s.Issuer
 	}
-	return issuerForAddr(s.scheme(), s.Addr)
-}
-
-// scheme is https when serve terminates TLS itself.
-func (s *Server) scheme() string {
-	if s.TLSCert != "" {
-		return "https"
-	}
-	return "http"
-}
-
-// issuerForAddr is the default issuer for a listening address.
-func issuerForAddr(scheme, addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return scheme + "://" + addr
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.Unmap().IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
+	return node.DefaultIssuer(s.Addr, s.TLSCert != "")
 }
 
 // EffectiveAudience is --audience, or the issuer when unset.

@@ -63,7 +63,7 @@ func (c *eventsCmd) Run(a *app) error {
 	if c.Limit < 1 || c.Limit > maxEvents {
 		return fmt.Errorf("--limit must be 1 to %d", maxEvents)
 	}
-	since, err := parseSince(c.Since, time.Now())
+	since, err := parseSince(c.Since, a.now())
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (a *app) tokenService(srv *Server, loadKeys bool) (svc *auth.Service, hasKe
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("reading the signing keys: %w", err)
 	}
-	cfg := auth.Config{Logger: a.log, Tokens: srv.TokenConfig(sk.KEK)}
+	cfg := auth.Config{Logger: a.log, Now: a.now, Tokens: srv.TokenConfig(sk.KEK)}
 	svc = auth.NewService(st, password.NewHasher(password.OWASP, 1, 1), cfg)
 	if loadKeys && len(stored) > 0 {
 		if err := svc.LoadKeys(a.ctx); err != nil {

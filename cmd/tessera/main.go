@@ -8,8 +8,8 @@
 // --url and --token through a running server's admin API (admin.go).
 //
 // The wiring lives here and only here: main parses flags, environment and
-// config file into a Config (config.go); Main (serve.go) opens the store and
-// runs the HTTP server, and end-to-end tests reuse it.
+// config file into a Config (config.go); serve (serve.go) opens the store and
+// hands it to a node (package node: the HTTP server and the background jobs).
 package main
 
 import (
@@ -22,11 +22,16 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/tessera-auth/tessera/auth"
 )
+
+// processClock is the clock of every command: the machine's, except in a
+// test build (clock_testclock.go).
+var processClock = time.Now
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,8 +59,8 @@ type CLI struct {
 	Version  versionCmd  `cmd:"" help:"Print the version, the Go version and the VCS revision."`
 }
 
-// app is what every command's Run receives: the process's context, streams
-// and logger, and the parsed global settings.
+// app is what every command's Run receives: the process's context, streams,
+// logger and clock, and the parsed global settings.
 type app struct {
 	ctx     context.Context
 	stopSig func() // restores default signal handling: a second Ctrl-C kills
@@ -64,6 +69,9 @@ type app struct {
 	stderr  io.Writer
 	global  *Global
 	log     *slog.Logger
+	// now is the clock of every command, the server's included: what the
+	// services take as their Now.
+	now func() time.Time
 }
 
 // exitCode is how kong's Exit (after --help) unwinds run.
@@ -73,7 +81,7 @@ type exitCode int
 // 0, or 1 after printing "tessera: <message>" to stderr.
 func run(ctx context.Context, stopSig func(), args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var cli CLI
-	a := &app{ctx: ctx, stopSig: stopSig, stdin: stdin, stdout: stdout, stderr: stderr, global: &cli.Global}
+	a := &app{ctx: ctx, stopSig: stopSig, stdin: stdin, stdout: stdout, stderr: stderr, global: &cli.Global, now: processClock}
 	parser, err := newParser(&cli, a)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera: %v\n", err) // a bug in the grammar

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tessera-auth/tessera/internal/clock"
 )
 
 // bin is the tessera binary built once by TestMain; the CLI tests run it as
@@ -26,7 +29,9 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bin = filepath.Join(dir, "tessera")
-	args := []string{"build", "-o", bin}
+	// The test build runs on TESSERA_TEST_CLOCK_OFFSET (clock_testclock.go):
+	// each env moves it years from today.
+	args := []string{"build", "-tags", "tessera_testclock", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race") // the server's goroutines get checked too
 	}
@@ -71,6 +76,9 @@ func newEnv(t *testing.T) *env {
 		"TESSERA_DATA="+filepath.Join(dir, "data"),
 		"TESSERA_ARGON2_MEMORY=1024",
 		"TESSERA_ARGON2_TIME=1",
+		// Every process of the env (the CLI and servers) agrees on one
+		// clock, years from today: a wall-clock expiry fails the tests.
+		"TESSERA_TEST_CLOCK_OFFSET="+time.Until(clock.Epoch(t)).String(),
 	)
 	return &env{t: t, dir: dir, vars: vars}
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tessera-auth/tessera/httpapi"
+	"github.com/tessera-auth/tessera/server/httpx"
 	"github.com/tessera-auth/tessera/webhook"
 )
 
@@ -280,7 +280,7 @@ func logout(t *testing.T, base, cookie string) int {
 
 func tryLogout(base, cookie string) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/logout", nil)
-	req.Header.Set("Cookie", httpapi.CookieName+"="+cookie)
+	req.Header.Set("Cookie", httpx.CookieName+"="+cookie)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -302,7 +302,7 @@ func tryLogin(base, email, pw string) (int, string, error) {
 		return 0, "", err
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == httpapi.CookieName {
+		if c.Name == httpx.CookieName {
 			return resp.StatusCode, c.Value, nil
 		}
 	}

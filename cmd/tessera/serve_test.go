@@ -18,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/clock"
+	"github.com/tessera-auth/tessera/internal/syncbuf"
+
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
+	"github.com/tessera-auth/tessera/server/httpx"
 )
 
 // server is a `tessera serve` subprocess.
@@ -127,11 +130,11 @@ func login(t *testing.T, base, email, pw string) string {
 		t.Fatalf("login %s: %s %s", email, resp.Status, b)
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == httpapi.CookieName {
+		if c.Name == httpx.CookieName {
 			return c.Value
 		}
 	}
-	t.Fatalf("login set no %s cookie: %v", httpapi.CookieName, resp.Header)
+	t.Fatalf("login set no %s cookie: %v", httpx.CookieName, resp.Header)
 	return ""
 }
 
@@ -139,7 +142,7 @@ func login(t *testing.T, base, email, pw string) string {
 func sessionStatus(t *testing.T, base, cookie string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/v1/session", nil)
-	req.Header.Set("Cookie", httpapi.CookieName+"="+cookie)
+	req.Header.Set("Cookie", httpx.CookieName+"="+cookie)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -269,39 +272,29 @@ func parseConfig(t *testing.T, args ...string) Config {
 	return Config{Global: cli.Global, Hashing: cli.Settings.Hashing, Server: cli.Settings.Server}
 }
 
-// TestMainInProcess runs the whole server through Main, as main does.
-func TestMainInProcess(t *testing.T) {
+// TestServeInProcess runs the whole server in-process through startNode,
+// as serve does.
+func TestServeInProcess(t *testing.T) {
 	cfg := parseConfig(t, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--argon2-memory", "1024", "--argon2-time", "1")
-	var logs bytes.Buffer
-	m := NewMain(cfg, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	var logs syncbuf.Buffer
 	ctx := context.Background()
-	if err := m.Run(ctx); err != nil {
+	n, err := startNode(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), clock.NewShifted(clock.Epoch(t)).Now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	if _, err := m.Auth.CreateUser(ctx, auth.NewUser{Email: "ada@example.com", Password: "correct-horse-42"}); err != nil {
+	defer n.Close()
+	if _, err := n.Auth.CreateUser(ctx, auth.NewUser{Email: "ada@example.com", Password: "correct-horse-42"}); err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + m.Addr().String()
+	base := "http://" + n.Addr().String()
 	cookie := login(t, base, "ada@example.com", "correct-horse-42")
 	if code := sessionStatus(t, base, cookie); code != http.StatusOK {
 		t.Fatalf("GET /v1/session: %d", code)
 	}
-	if err := m.Close(); err != nil {
+	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the server still answers after Close")
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }

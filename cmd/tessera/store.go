@@ -9,40 +9,27 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tessera-auth/tessera/auth"
+	"github.com/tessera-auth/tessera/node"
 	"github.com/tessera-auth/tessera/store/postgres"
 	"github.com/tessera-auth/tessera/store/sqlite"
-	"github.com/tessera-auth/tessera/webhook"
 )
 
-// Store is what the commands need of a store: the auth service's and the
-// webhooks' interfaces, plus schema management and Close. Every store
-// package provides it.
+// Store is what the commands need of a store: what a node runs on (the auth
+// service's and the webhooks' interfaces, and Close), plus schema
+// management. Every store package provides it.
 type Store interface {
-	auth.Store
-	webhook.Store
+	node.Store
 	// Migrate applies the embedded migrations that are missing.
 	Migrate(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known schema versions.
 	SchemaVersion(ctx context.Context) (applied, latest int, err error)
-	Close() error
 }
 
 var (
-	_ Store    = (*sqlite.DB)(nil)
-	_ Store    = (*postgres.DB)(nil)
-	_ notifier = (*postgres.DB)(nil)
+	_ Store         = (*sqlite.DB)(nil)
+	_ Store         = (*postgres.DB)(nil)
+	_ node.Notifier = (*postgres.DB)(nil) // else serve would only poll
 )
-
-// notifier is a store shared by several processes that tells them when any
-// of them appends events (PostgreSQL's LISTEN/NOTIFY); see Main.listen.
-type notifier interface {
-	// Listen calls wake on every append by anyone and after every
-	// (re)connect, until ctx ends.
-	Listen(ctx context.Context, wake func()) error
-	// Listening reports whether the notification connection is up.
-	Listening() bool
-}
 
 // openStoreAndSecret opens the store like openStore and loads the
 // key-encryption secret (loadSecretKey). A shared store's secret is checked

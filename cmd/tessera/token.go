@@ -16,7 +16,6 @@ import (
 
 	"github.com/tessera-auth/tessera/accesstoken"
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 )
 
 type tokenCmd struct {
@@ -86,12 +85,14 @@ func (c *tokenInspectCmd) Run(a *app) error {
 	}
 	defer done()
 	_, verr := svc.Verifier().Verify(tok)
+	// The times shown are relative to the clock the verifier judged by.
+	now := svc.Config().Now()
 	switch {
 	case verr == nil:
 		in.Valid = true
 		in.Kid, _ = in.header["kid"].(string)
 	case errors.Is(verr, accesstoken.ErrInvalid):
-		in.Reason = in.reason(verr, svc)
+		in.Reason = in.reason(verr, svc, now)
 	default:
 		return fmt.Errorf("verifying: %w", verr) // the verifier itself is misconfigured
 	}
@@ -104,7 +105,7 @@ func (c *tokenInspectCmd) Run(a *app) error {
 			return err
 		}
 	} else {
-		in.writeText(a.stdout)
+		in.writeText(a.stdout, now)
 	}
 	if !in.Valid {
 		return fmt.Errorf("invalid token: %s", in.Reason)
@@ -163,20 +164,20 @@ func (in *inspection) time(name string) (time.Time, bool) {
 }
 
 // reason says why the verifier refused the token, with the token's values
-// that explain it.
-func (in *inspection) reason(err error, svc *auth.Service) string {
+// that explain it; durations are relative to now.
+func (in *inspection) reason(err error, svc *auth.Service, now time.Time) string {
 	msg := strings.TrimPrefix(err.Error(), "accesstoken: ")
 	kid, _ := in.header["kid"].(string)
 	cfg := svc.Config().Tokens
 	switch {
 	case errors.Is(err, accesstoken.ErrExpired):
 		if exp, ok := in.time("exp"); ok {
-			return fmt.Sprintf("%s (exp %s, %s ago)", msg, exp.Format(time.RFC3339), time.Since(exp).Round(time.Second))
+			return fmt.Sprintf("%s (exp %s, %s ago)", msg, exp.Format(time.RFC3339), now.Sub(exp).Round(time.Second))
 		}
 	case errors.Is(err, accesstoken.ErrNotYetValid):
 		for _, name := range []string{"nbf", "iat"} {
-			if t, ok := in.time(name); ok && time.Until(t) > 0 {
-				return fmt.Sprintf("%s (%s %s, in %s)", msg, name, t.Format(time.RFC3339), time.Until(t).Round(time.Second))
+			if t, ok := in.time(name); ok && t.Sub(now) > 0 {
+				return fmt.Sprintf("%s (%s %s, in %s)", msg, name, t.Format(time.RFC3339), t.Sub(now).Round(time.Second))
 			}
 		}
 	case errors.Is(err, accesstoken.ErrIssuer):
@@ -214,8 +215,9 @@ func quoteClaim(v any) string {
 	return s
 }
 
-// writeText prints the inspection for people.
-func (in *inspection) writeText(w io.Writer) {
+// writeText prints the inspection for people, with the expiry relative to
+// now.
+func (in *inspection) writeText(w io.Writer, now time.Time) {
 	section := func(name string, raw json.RawMessage) {
 		fmt.Fprintf(w, "%s:\n", name)
 		if raw == nil {
@@ -238,7 +240,7 @@ func (in *inspection) writeText(w io.Writer) {
 			}
 			note := ""
 			if name == "exp" {
-				if d := time.Until(t).Round(time.Second); d > 0 {
+				if d := t.Sub(now).Round(time.Second); d > 0 {
 					note = fmt.Sprintf(" (expires in %s)", d)
 				} else {
 					note = fmt.Sprintf(" (expired %s ago)", -d)
@@ -338,8 +340,8 @@ func (c *tokenAdminCmd) Run(a *app) error {
 	if err := json.Unmarshal(b, &out); err != nil || out.AccessToken == "" {
 		return fmt.Errorf("signing in at %s: the answer holds no access token", req.URL.Host)
 	}
-	if !slices.Contains(out.User.Roles, httpapi.AdminRole) {
-		return fmt.Errorf("%s does not have the %q role, which the admin API requires (tessera user set-roles grants it)", c.Email, httpapi.AdminRole)
+	if !slices.Contains(out.User.Roles, auth.RoleAdmin) {
+		return fmt.Errorf("%s does not have the %q role, which the admin API requires (tessera user set-roles grants it)", c.Email, auth.RoleAdmin)
 	}
 	_, err = fmt.Fprintln(a.stdout, out.AccessToken)
 	return err

@@ -52,3 +52,17 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
+
+// Latest returns the version of the last of ms as Load orders them: the
+// schema version that a binary embedding ms knows.
+func Latest(ms []Migration) int { return ms[len(ms)-1].Version }
+
+// CheckApplied returns nil unless a database at version applied is newer
+// than latest, and then an error wrapping tooNew (the store's sentinel) that
+// gives both versions.
+func CheckApplied(applied, latest int, tooNew error) error {
+	if applied > latest {
+		return fmt.Errorf("%w (database at %d, binary knows %d)", tooNew, applied, latest)
+	}
+	return nil
+}

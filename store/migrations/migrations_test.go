@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"errors"
 	"testing"
 	"testing/fstest"
 )
@@ -28,5 +29,22 @@ func TestLoad(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func TestCheckApplied(t *testing.T) {
+	tooNew := errors.New("too new")
+	if err := CheckApplied(3, 3, tooNew); err != nil {
+		t.Fatalf("CheckApplied(3, 3) = %v", err)
+	}
+	if err := CheckApplied(0, 3, tooNew); err != nil {
+		t.Fatalf("CheckApplied(0, 3) = %v", err)
+	}
+	err := CheckApplied(4, 3, tooNew)
+	if !errors.Is(err, tooNew) || err.Error() != "too new (database at 4, binary knows 3)" {
+		t.Fatalf("CheckApplied(4, 3) = %v", err)
+	}
+	if got := Latest([]Migration{{Version: 1}, {Version: 7}}); got != 7 {
+		t.Fatalf("Latest = %d", got)
 	}
 }

@@ -227,7 +227,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	latest = ms[len(ms)-1].Version
+	latest = migrations.Latest(ms)
 	applied, err = schemaVersion(ctx, db.pool)
 	return applied, latest, err
 }
@@ -261,7 +261,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	latest := ms[len(ms)-1].Version
+	latest := migrations.Latest(ms)
 	// Up to date (the common start): no lock, and no DDL, which a role
 	// without CREATE rights could not run.
 	if applied, err := appliedVersion(ctx, db.pool, latest); err != nil || applied == latest {
@@ -317,8 +317,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 // when it is beyond latest.
 func appliedVersion(ctx context.Context, q querier, latest int) (int, error) {
 	applied, err := schemaVersion(ctx, q)
-	if err == nil && applied > latest {
-		err = fmt.Errorf("%w (database at %d, binary knows %d)", ErrSchemaTooNew, applied, latest)
+	if err == nil {
+		err = migrations.CheckApplied(applied, latest, ErrSchemaTooNew)
 	}
 	return applied, err
 }
@@ -337,6 +337,25 @@ func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 		}
 		return err
 	}
+}
+
+// deleteByID runs del, a DELETE of the row whose id is $1, and appends evs;
+// it fails with auth.ErrNotFound, changing nothing, when there is no such
+// row (or id cannot be stored).
+func (db *DB) deleteByID(ctx context.Context, del, id string, evs []auth.Event) error {
+	if !storable(id) {
+		return auth.ErrNotFound
+	}
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, del, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return auth.ErrNotFound
+		}
+		return db.appendEvents(ctx, tx, evs)
+	})
 }
 
 func pgCode(err error) string {
@@ -365,6 +384,12 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// lookup is the result of a query for one row, whose missing row is
+// auth.ErrNotFound.
+type lookup struct{ pgx.Row }
+
+func (r lookup) Scan(dest ...any) error { return notFound(r.Row.Scan(dest...)) }
 
 // storable reports whether PostgreSQL text can hold s: valid UTF-8, no NUL.
 func storable(s string) bool {

@@ -2,45 +2,23 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/secret"
+	"github.com/tessera-auth/tessera/store/internal/rowcodec"
 )
 
 // --- clients
 
-const clientCols = `id, name, secret_hash, scopes, created_at`
-
-func scanClient(row scanner) (*auth.OAuthClient, error) {
-	var c auth.OAuthClient
-	var h []byte
-	var scopes string
-	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &h, &scopes, &created); err != nil {
-		return nil, notFound(err)
-	}
-	var err error
-	if c.SecretHash, err = hash("client "+c.ID, h); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
-		return nil, fmt.Errorf("client %s: scopes: %w", c.ID, err)
-	}
-	c.CreatedAt = fromNanos(created)
-	return &c, nil
-}
-
 // CreateClient implements auth.ClientStore.
 func (db *DB) CreateClient(ctx context.Context, c *auth.OAuthClient, evs ...auth.Event) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5)`,
-			c.ID, clean(c.Name), c.SecretHash[:], jsonList(c.Scopes), nanos(c.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+			c.ID, clean(c.Name), c.SecretHash[:], rowcodec.JSONList(c.Scopes), rowcodec.Nanos(c.CreatedAt))
 		if isConflict(err) {
 			return auth.ErrConflict
 		}
@@ -56,73 +34,29 @@ func (db *DB) ClientByID(ctx context.Context, id string) (*auth.OAuthClient, err
 	if !storable(id) {
 		return nil, auth.ErrNotFound
 	}
-	return scanClient(db.pool.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1`, id))
+	return rowcodec.ScanClient(lookup{db.pool.QueryRow(ctx, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = $1`, id)})
 }
 
 // ListClients implements auth.ClientStore.
 func (db *DB) ListClients(ctx context.Context) ([]*auth.OAuthClient, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+clientCols+` FROM clients ORDER BY created_at, id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+rowcodec.ClientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*auth.OAuthClient
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return rowcodec.Collect(rows, rowcodec.ScanClient)
 }
 
 // DeleteClient implements auth.ClientStore.
 func (db *DB) DeleteClient(ctx context.Context, id string, evs ...auth.Event) error {
-	if !storable(id) {
-		return auth.ErrNotFound
-	}
-	return db.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return auth.ErrNotFound
-		}
-		return db.appendEvents(ctx, tx, evs)
-	})
+	return db.deleteByID(ctx, `DELETE FROM clients WHERE id = $1`, id, evs)
 }
 
 // --- refresh tokens
 
-const refreshCols = `hash, session_id, client_id, family_id, scope, audience, created_at, expires_at, rotated_at, successor_hash`
-
-func scanRefresh(row scanner) (*auth.RefreshToken, error) {
-	var rt auth.RefreshToken
-	var h, succ []byte
-	var created, expires int64
-	var rotated *int64
-	if err := row.Scan(&h, &rt.SessionID, &rt.ClientID, &rt.FamilyID, &rt.Scope, &rt.Audience, &created, &expires, &rotated, &succ); err != nil {
-		return nil, notFound(err)
-	}
-	var err error
-	if rt.Hash, err = hash("refresh token", h); err != nil {
-		return nil, err
-	}
-	if succ != nil {
-		if rt.SuccessorHash, err = hash("refresh token successor", succ); err != nil {
-			return nil, err
-		}
-	}
-	rt.CreatedAt, rt.ExpiresAt = fromNanos(created), fromNanos(expires)
-	rt.RotatedAt = fromNullNanos(rotated)
-	return &rt, nil
-}
-
 func insertRefresh(ctx context.Context, tx pgx.Tx, rt *auth.RefreshToken) error {
-	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
-		rt.Hash[:], rt.SessionID, rt.ClientID, rt.FamilyID, rt.Scope, rt.Audience, nanos(rt.CreatedAt), nanos(rt.ExpiresAt))
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
+		rt.Hash[:], rt.SessionID, rt.ClientID, rt.FamilyID, rt.Scope, rt.Audience, rowcodec.Nanos(rt.CreatedAt), rowcodec.Nanos(rt.ExpiresAt))
 	if isConflict(err) {
 		return auth.ErrConflict
 	}
@@ -141,7 +75,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, rt *auth.RefreshToken, evs
 
 // RefreshTokenByHash implements auth.RefreshStore.
 func (db *DB) RefreshTokenByHash(ctx context.Context, h secret.Hash) (*auth.RefreshToken, error) {
-	return scanRefresh(db.pool.QueryRow(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = $1`, h[:]))
+	return rowcodec.ScanRefreshToken(lookup{db.pool.QueryRow(ctx, `SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE hash = $1`, h[:])})
 }
 
 // RotateRefreshToken implements auth.RefreshStore as a compare-and-swap: the
@@ -153,7 +87,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old secret.Hash, at time.T
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		won = false
 		tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $1, successor_hash = $2 WHERE hash = $3 AND rotated_at IS NULL`,
-			nanos(at), next.Hash[:], old[:])
+			rowcodec.Nanos(at), next.Hash[:], old[:])
 		if err != nil {
 			return err
 		}
@@ -188,11 +122,11 @@ func (db *DB) AddSigningKey(ctx context.Context, k *auth.SigningKey, expectActiv
 		if active != expectActive {
 			return auth.ErrConflict
 		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, nanos(k.CreatedAt)); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, rowcodec.Nanos(k.CreatedAt)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO signing_keys (id, alg, sealed_private, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)`,
-			k.ID, k.Alg, k.SealedPrivate, nanos(k.CreatedAt))
+		_, err = tx.Exec(ctx, `INSERT INTO signing_keys (`+rowcodec.SigningKeyColumns+`) VALUES ($1, $2, $3, $4, NULL)`,
+			k.ID, k.Alg, k.SealedPrivate, rowcodec.Nanos(k.CreatedAt))
 		if isConflict(err) {
 			return auth.ErrConflict
 		}
@@ -205,28 +139,17 @@ func (db *DB) AddSigningKey(ctx context.Context, k *auth.SigningKey, expectActiv
 
 // SigningKeys implements auth.KeyStore.
 func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, alg, sealed_private, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+rowcodec.SigningKeyColumns+` FROM signing_keys ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*auth.SigningKey
-	for rows.Next() {
-		var k auth.SigningKey
-		var created int64
-		var retired *int64
-		if err := rows.Scan(&k.ID, &k.Alg, &k.SealedPrivate, &created, &retired); err != nil {
-			return nil, err
-		}
-		k.CreatedAt, k.RetiredAt = fromNanos(created), fromNullNanos(retired)
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+	return rowcodec.Collect(rows, rowcodec.ScanSigningKey)
 }
 
 // DeleteSigningKeysRetiredBefore implements auth.KeyStore.
 func (db *DB) DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int64, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1`, nanos(t))
+	tag, err := db.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1`, rowcodec.Nanos(t))
 	if err != nil {
 		return 0, err
 	}

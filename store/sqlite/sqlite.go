@@ -22,6 +22,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/tessera-auth/tessera/auth"
 	"github.com/tessera-auth/tessera/store/migrations"
 )
 
@@ -138,7 +139,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	latest = ms[len(ms)-1].Version
+	latest = migrations.Latest(ms)
 	err = db.write.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied)
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		return 0, latest, nil
@@ -161,8 +162,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: reading schema version: %w", err)
 	}
-	if applied > latest {
-		return fmt.Errorf("%w (database at %d, binary knows %d)", ErrSchemaTooNew, applied, latest)
+	if err := migrations.CheckApplied(applied, latest, ErrSchemaTooNew); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if m.Version <= applied {
@@ -191,6 +192,36 @@ func (db *DB) Migrate(ctx context.Context) error {
 func (db *DB) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	return db.writer.do(ctx, fn)
 }
+
+// deleteByID runs del, a DELETE of the row with the given id, and appends
+// evs; it fails with auth.ErrNotFound, changing nothing, when there is no
+// such row.
+func (db *DB) deleteByID(ctx context.Context, del, id string, evs []auth.Event) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, del, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return auth.ErrNotFound
+		}
+		return appendEvents(ctx, tx, evs)
+	})
+}
+
+// notFound translates sql.ErrNoRows to auth.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return err
+}
+
+// lookup is the result of a query for one row, whose missing row is
+// auth.ErrNotFound.
+type lookup struct{ *sql.Row }
+
+func (r lookup) Scan(dest ...any) error { return notFound(r.Row.Scan(dest...)) }
 
 // isConstraint reports a UNIQUE or PRIMARY KEY violation.
 func isConstraint(err error) bool {

@@ -32,10 +32,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/clock"
+
 	"github.com/jackc/pgx/v5"
 )
 
-// Build compiles ./cmd/tessera into dir and returns the binary's path. The
+// Build compiles ./cmd/tessera into dir and returns the binary's path. It is
+// built with the tessera_testclock tag, so that the processes of a Store run
+// on its clock (Store.ClockOffset), years away from today. The
 // binary is built without the race detector whatever the tests run with: the
 // tests measure its memory and kill it, and the race detector's shadow memory
 // and exit delay would distort both. (cmd/tessera's own tests run it raced.)
@@ -45,7 +49,7 @@ func Build(dir string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "tessera")
-	cmd := exec.Command(goTool(), "build", "-o", bin, "./cmd/tessera")
+	cmd := exec.Command(goTool(), "build", "-tags", "tessera_testclock", "-o", bin, "./cmd/tessera")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -97,12 +101,16 @@ func goTool() string {
 type Store struct {
 	Data string   // the data folder, always set
 	Env  []string // TESSERA_STORE, TESSERA_SECRET_KEY for PostgreSQL
-	Kind string   // "sqlite" or "postgres"
+	// ClockOffset moves the clock of every process on the store this far
+	// from real time: to clock.Epoch, so that a wall-clock read in an
+	// expiry path fails the tests.
+	ClockOffset time.Duration
+	Kind        string // "sqlite" or "postgres"
 }
 
 // SQLite is a fresh SQLite store in a temporary folder.
 func SQLite(t testing.TB) *Store {
-	return &Store{Data: filepath.Join(t.TempDir(), "data"), Kind: "sqlite"}
+	return &Store{Data: filepath.Join(t.TempDir(), "data"), Kind: "sqlite", ClockOffset: time.Until(clock.Epoch(t))}
 }
 
 // Postgres is a fresh PostgreSQL database on the server named by
@@ -128,9 +136,10 @@ func Postgres(t testing.TB) *Store {
 	key := make([]byte, 32)
 	rand.Read(key)
 	return &Store{
-		Data: filepath.Join(t.TempDir(), "data"),
-		Env:  []string{"TESSERA_STORE=" + u.String(), "TESSERA_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key)},
-		Kind: "postgres",
+		ClockOffset: time.Until(clock.Epoch(t)),
+		Data:        filepath.Join(t.TempDir(), "data"),
+		Env:         []string{"TESSERA_STORE=" + u.String(), "TESSERA_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key)},
+		Kind:        "postgres",
 	}
 }
 
@@ -160,7 +169,7 @@ func (st *Store) env(extra []string) []string {
 			vars = append(vars, kv)
 		}
 	}
-	vars = append(vars, "TESSERA_DATA="+st.Data)
+	vars = append(vars, "TESSERA_DATA="+st.Data, "TESSERA_TEST_CLOCK_OFFSET="+st.ClockOffset.String())
 	vars = append(vars, st.Env...)
 	return append(vars, extra...)
 }

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { os.Exit(e2etest.Main(m, &bin)) }
 
 const userPassword = "correct-horse-battery"
 
-// The server's limits, as cmd/tessera/serve.go sets them.
+// The server's limits, as node/node.go sets them.
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second

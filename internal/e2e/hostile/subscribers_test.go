@@ -17,10 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/clock"
+
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/internal/e2e/e2etest"
 	"github.com/tessera-auth/tessera/password"
+	"github.com/tessera-auth/tessera/server"
+	"github.com/tessera-auth/tessera/server/events"
+	"github.com/tessera-auth/tessera/server/httpx"
 	"github.com/tessera-auth/tessera/store/sqlite"
 )
 
@@ -87,7 +91,7 @@ func (s *stream) await(typ string, d time.Duration) bool {
 	}
 }
 
-// TestSubscriberBound: GET /v1/events admits at most httpapi.MaxSubscribers
+// TestSubscriberBound: GET /v1/events admits at most events.MaxSubscribers
 // streams, even when many connect at once; the rest get 503 busy with
 // Retry-After; a closed stream frees its slot.
 //
@@ -95,9 +99,9 @@ func (s *stream) await(typ string, d time.Duration) bool {
 // HTTP API in-process with the bound set low.
 func TestSubscriberBound(t *testing.T) {
 	const bound = 8
-	old := httpapi.MaxSubscribers
-	httpapi.MaxSubscribers = bound
-	t.Cleanup(func() { httpapi.MaxSubscribers = old })
+	old := events.MaxSubscribers
+	events.MaxSubscribers = bound
+	t.Cleanup(func() { events.MaxSubscribers = old })
 
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"), sqlite.Options{Synchronous: "NORMAL"})
@@ -109,11 +113,11 @@ func TestSubscriberBound(t *testing.T) {
 	kek := make([]byte, 32)
 	rand.Read(kek)
 	svc := auth.NewService(db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 0),
-		auth.Config{Tokens: auth.TokenConfig{Issuer: "http://" + srv.Listener.Addr().String(), KEK: kek}})
+		auth.Config{Tokens: auth.TokenConfig{Issuer: "http://" + srv.Listener.Addr().String(), KEK: kek}, Now: clock.NewShifted(clock.Epoch(t)).Now})
 	if err := svc.LoadKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = httpapi.New(svc, httpapi.Config{})
+	srv.Config.Handler = server.New(svc, server.Config{})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	nc, err := svc.CreateClient(ctx, "watcher", []string{auth.ScopeEvents})
@@ -212,7 +216,7 @@ func TestSubscriberBound(t *testing.T) {
 			}
 			open = append(open, s)
 		} else {
-			var p httpapi.Problem
+			var p httpx.Problem
 			if err := json.Unmarshal(s.body, &p); err != nil || p.Code != string(auth.CodeBusy) || s.resp.Header.Get("Retry-After") == "" {
 				t.Errorf("refused subscriber: %s (Retry-After %q)", s.body, s.resp.Header.Get("Retry-After"))
 			}

@@ -36,16 +36,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tessera-auth/tessera/internal/syncbuf"
+
+	"github.com/tessera-auth/tessera/internal/clock"
+
 	"github.com/tessera-auth/tessera/auth"
-	"github.com/tessera-auth/tessera/httpapi"
 	"github.com/tessera-auth/tessera/password"
+	"github.com/tessera-auth/tessera/server"
+	"github.com/tessera-auth/tessera/server/httpx"
 	"github.com/tessera-auth/tessera/store/sqlite"
-	"github.com/tessera-auth/tessera/web"
 )
 
 // shippedConfig is the configuration under test.
@@ -125,7 +128,7 @@ func exercise(t *testing.T, ts *tessera, app *app, px *proxy) {
 		r.Header.Set("Authorization", "Bearer not-a-token")
 		denied(t, r, http.StatusUnauthorized)
 		r = px.req(t, "GET", "/api/orders", nil)
-		r.Header.Set("Cookie", httpapi.CookieName+"=not-a-session")
+		r.Header.Set("Cookie", httpx.CookieName+"=not-a-session")
 		denied(t, r, http.StatusUnauthorized)
 
 		// A page sends the browser to sign in, and back afterwards.
@@ -391,7 +394,7 @@ type tessera struct {
 	addr string
 	url  string
 	svc  *auth.Service
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 }
 
 func startTessera(t *testing.T) *tessera {
@@ -401,7 +404,7 @@ func startTessera(t *testing.T) *tessera {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ts := &tessera{logs: &lockedBuffer{}}
+	ts := &tessera{logs: &syncbuf.Buffer{}}
 	log := slog.New(slog.NewTextHandler(ts.logs, nil))
 	srv := httptest.NewUnstartedServer(nil)
 	ts.addr = srv.Listener.Addr().String()
@@ -409,14 +412,14 @@ func startTessera(t *testing.T) *tessera {
 	kek := make([]byte, 32)
 	rand.Read(kek)
 	hasher := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, 0)
-	ts.svc = auth.NewService(db, hasher, auth.Config{Logger: log, Tokens: auth.TokenConfig{Issuer: ts.url, KEK: kek}})
+	ts.svc = auth.NewService(db, hasher, auth.Config{Logger: log, Tokens: auth.TokenConfig{Issuer: ts.url, KEK: kek},
+		Now: clock.NewShifted(clock.Epoch(t)).Now}) // years from today: a wall-clock expiry fails here
 	if err := ts.svc.LoadKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// nginx is the trusted proxy whose X-Forwarded-For names the client.
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-	api := httpapi.New(ts.svc, httpapi.Config{Logger: log, TrustedProxies: trusted})
-	web.New(ts.svc, web.Config{Logger: log, TrustedProxies: trusted}).Mount(api)
+	api := server.New(ts.svc, server.Config{Logger: log, TrustedProxies: trusted})
 	srv.Config.Handler = api
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -521,7 +524,7 @@ func (ts *tessera) logout(t *testing.T, cred func(*http.Request)) {
 
 func sessionCookie(resp *http.Response) string {
 	for _, c := range resp.Cookies() {
-		if c.Name == httpapi.CookieName && c.Value != "" {
+		if c.Name == httpx.CookieName && c.Value != "" {
 			return c.Value
 		}
 	}
@@ -529,7 +532,7 @@ func sessionCookie(resp *http.Response) string {
 }
 
 func withCookie(r *http.Request, value string) {
-	r.Header.Set("Cookie", httpapi.CookieName+"="+value)
+	r.Header.Set("Cookie", httpx.CookieName+"="+value)
 }
 
 // send does r and reads the whole answer.
@@ -670,7 +673,7 @@ func configure(t *testing.T, shipped, dir string, port int, tessera, app string)
 // is stopped when the test ends.
 func runNginx(t *testing.T, bin, dir, conf string, port int) error {
 	t.Helper()
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command(bin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "startup.log"),
 		"-g", "daemon off; master_process off;")
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -764,21 +767,4 @@ func writeCert(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return certPEM
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
